@@ -1,0 +1,1 @@
+"""Datasets, features and the MLPerf Tiny evaluation-set format."""
