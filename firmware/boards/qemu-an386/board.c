@@ -1,0 +1,109 @@
+/* Board `qemu-an386`: a Cortex-M4F as QEMU emulates it (machine mps2-an386, 25 MHz core clock).
+ * UART0 is the CMSDK APB UART; received bytes arrive by interrupt into a ring buffer and main()
+ * hands them to the protocol core. The microsecond clock is SysTick: under `-icount shift=0` each
+ * instruction advances virtual time by 1 ns, so the time it reports counts instructions. */
+#include <stdint.h>
+
+#include "board.h"
+#include "dut.h"
+
+#define CORE_CLOCK_HZ 25000000u
+#define SYSTICK_HZ 1000u /* one interrupt per millisecond */
+#define COUNTS_PER_TICK (CORE_CLOCK_HZ / SYSTICK_HZ)
+#define COUNTS_PER_US (CORE_CLOCK_HZ / 1000000u)
+
+#define REG(address) (*(volatile uint32_t *)(address))
+#define UART0_DATA REG(0x40004000u)
+#define UART0_STATE REG(0x40004004u)
+#define UART0_CTRL REG(0x40004008u)
+#define UART0_INTCLEAR REG(0x4000400Cu)
+#define UART0_BAUDDIV REG(0x40004010u)
+#define UART_STATE_TX_FULL 0x1u
+#define UART_STATE_RX_FULL 0x2u
+#define UART_CTRL_TX_EN 0x1u
+#define UART_CTRL_RX_EN 0x2u
+#define UART_CTRL_RX_IRQ_EN 0x8u
+#define UART_INT_RX 0x2u
+
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
+#define NVIC_ISER0 REG(0xE000E100u)
+
+/* Received bytes, written by the interrupt and read by main(). A power of two, so that the
+ * free-running indices wrap correctly. A byte that arrives when it is full is dropped: the
+ * protocol core then sees a garbled command and says so, it never overruns. */
+#define RX_BUFFER_BYTES 256u
+static volatile uint8_t rx_buffer[RX_BUFFER_BYTES];
+static volatile uint32_t rx_head, rx_tail;
+static volatile uint32_t milliseconds;
+
+void uart0_rx_handler(void)
+{
+    while (UART0_STATE & UART_STATE_RX_FULL) {
+        const uint8_t byte = (uint8_t)UART0_DATA;
+        if (rx_head - rx_tail < RX_BUFFER_BYTES) {
+            rx_buffer[rx_head % RX_BUFFER_BYTES] = byte;
+            rx_head++;
+        }
+    }
+    UART0_INTCLEAR = UART_INT_RX;
+}
+
+void systick_handler(void)
+{
+    milliseconds++;
+}
+
+void board_uart_write(const char *data, size_t length)
+{
+    while (length--) {
+        while (UART0_STATE & UART_STATE_TX_FULL)
+            ;
+        UART0_DATA = (uint8_t)*data++;
+    }
+}
+
+uint32_t board_time_us(void)
+{
+    uint32_t ms, count;
+    do { /* re-read if the millisecond tick happened in between */
+        ms = milliseconds;
+        count = SYST_CVR;
+    } while (ms != milliseconds);
+    return ms * 1000u + (COUNTS_PER_TICK - 1u - count) / COUNTS_PER_US;
+}
+
+#if TB_ENERGY_MODE
+void board_timestamp_pin(void)
+{
+    /* The emulated board has no GPIO that a power monitor could watch. */
+}
+#endif
+
+int main(void)
+{
+    UART0_BAUDDIV = 16; /* the smallest divider QEMU accepts without a warning */
+    UART0_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ_EN;
+    NVIC_ISER0 = 1u << 0;
+
+    SYST_RVR = COUNTS_PER_TICK - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = 0x7u; /* processor clock, interrupt, enable */
+
+    dut_init();
+    for (;;) {
+        __asm__ volatile("cpsid i");
+        if (rx_tail == rx_head) {
+            /* Sleep until the next interrupt; WFI wakes on a pending interrupt even with
+             * interrupts masked, so no byte can slip in between the test and the sleep. */
+            __asm__ volatile("wfi");
+            __asm__ volatile("cpsie i");
+            continue;
+        }
+        __asm__ volatile("cpsie i");
+        const char c = (char)rx_buffer[rx_tail % RX_BUFFER_BYTES];
+        rx_tail++;
+        dut_receive_char(c);
+    }
+}
