@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "cortex_m.h"
 #include "dut.h"
 
 #define CORE_CLOCK_HZ 25000000u
@@ -12,7 +13,6 @@
 #define COUNTS_PER_TICK (CORE_CLOCK_HZ / SYSTICK_HZ)
 #define COUNTS_PER_US (CORE_CLOCK_HZ / 1000000u)
 
-#define REG(address) (*(volatile uint32_t *)(address))
 #define UART0_DATA REG(0x40004000u)
 #define UART0_STATE REG(0x40004004u)
 #define UART0_CTRL REG(0x40004008u)
@@ -25,10 +25,7 @@
 #define UART_CTRL_RX_IRQ_EN 0x8u
 #define UART_INT_RX 0x2u
 
-#define SYST_CSR REG(0xE000E010u)
-#define SYST_RVR REG(0xE000E014u)
-#define SYST_CVR REG(0xE000E018u)
-#define NVIC_ISER0 REG(0xE000E100u)
+#define UART0_RX_IRQ 0u
 
 /* Received bytes, written by the interrupt and read by main(). A power of two, so that the
  * free-running indices wrap correctly. A byte that arrives when it is full is dropped: the
@@ -38,7 +35,7 @@ static volatile uint8_t rx_buffer[RX_BUFFER_BYTES];
 static volatile uint32_t rx_head, rx_tail;
 static volatile uint32_t milliseconds;
 
-void uart0_rx_handler(void)
+static void uart0_rx_handler(void)
 {
     while (UART0_STATE & UART_STATE_RX_FULL) {
         const uint8_t byte = (uint8_t)UART0_DATA;
@@ -50,10 +47,16 @@ void uart0_rx_handler(void)
     UART0_INTCLEAR = UART_INT_RX;
 }
 
-void systick_handler(void)
+static void systick_handler(void)
 {
     milliseconds++;
 }
+
+__attribute__((section(".vectors"), used))
+static const cortex_m_vector vectors[16 + UART0_RX_IRQ + 1] = {
+    CORTEX_M_SYSTEM_VECTORS(systick_handler),
+    uart0_rx_handler,
+};
 
 void board_uart_write(const char *data, size_t length)
 {
@@ -85,7 +88,7 @@ int main(void)
 {
     UART0_BAUDDIV = 16; /* the smallest divider QEMU accepts without a warning */
     UART0_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ_EN;
-    NVIC_ISER0 = 1u << 0;
+    NVIC_ENABLE_IRQ(UART0_RX_IRQ);
 
     SYST_RVR = COUNTS_PER_TICK - 1u;
     SYST_CVR = 0;
@@ -93,16 +96,15 @@ int main(void)
 
     dut_init();
     for (;;) {
-        __asm__ volatile("cpsid i");
+        char c;
+        cortex_m_irq_disable();
         if (rx_tail == rx_head) {
-            /* Sleep until the next interrupt; WFI wakes on a pending interrupt even with
-             * interrupts masked, so no byte can slip in between the test and the sleep. */
-            __asm__ volatile("wfi");
-            __asm__ volatile("cpsie i");
+            cortex_m_wait_for_interrupt();
+            cortex_m_irq_enable();
             continue;
         }
-        __asm__ volatile("cpsie i");
-        const char c = (char)rx_buffer[rx_tail % RX_BUFFER_BYTES];
+        cortex_m_irq_enable();
+        c = (char)rx_buffer[rx_tail % RX_BUFFER_BYTES];
         rx_tail++;
         dut_receive_char(c);
     }

@@ -1,0 +1,34 @@
+/* What the Cortex-M boards share: the reset handler, the core's own registers, and the table
+ * layout. */
+#ifndef TB_CORTEX_M_H
+#define TB_CORTEX_M_H
+
+#include <stdint.h>
+
+#define REG(address) (*(volatile uint32_t *)(address))
+
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
+/* NVIC set-enable registers: IRQ n is bit n % 32 of word n / 32. */
+#define NVIC_ENABLE_IRQ(n) (REG(0xE000E100u + 4u * ((n) / 32u)) = 1u << ((n) % 32u))
+
+typedef void (*cortex_m_vector)(void);
+/* The first 16 entries of a vector table: initial stack pointer, reset and system exceptions. */
+extern uint32_t stack_top;
+void reset_handler(void);
+void cortex_m_halt(void);
+#define CORTEX_M_SYSTEM_VECTORS(systick)                                                     \
+    (cortex_m_vector)&stack_top, reset_handler, cortex_m_halt /* NMI */,                      \
+        cortex_m_halt /* HardFault */, cortex_m_halt /* MemManage */,                         \
+        cortex_m_halt /* BusFault */, cortex_m_halt /* UsageFault */, 0, 0, 0, 0,            \
+        cortex_m_halt /* SVCall */, cortex_m_halt /* DebugMonitor */, 0,                      \
+        cortex_m_halt /* PendSV */, systick
+
+/* Sleep until an interrupt with interrupts masked, so that an interrupt arriving between a
+ * "nothing to do" test and the sleep still wakes the core. */
+static inline void cortex_m_irq_disable(void) { __asm__ volatile("cpsid i" ::: "memory"); }
+static inline void cortex_m_irq_enable(void) { __asm__ volatile("cpsie i" ::: "memory"); }
+static inline void cortex_m_wait_for_interrupt(void) { __asm__ volatile("wfi"); }
+
+#endif
