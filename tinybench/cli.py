@@ -67,5 +67,25 @@ def models_download(bench, source, out):
         click.echo(f"{path}  (md5 verified)")
 
 
+@main.command()
+@click.argument("bench")
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="The float model: a .keras file, an .h5 file or a SavedModel folder.")
+@click.option("--calibration", required=True, type=click.Path(path_type=Path),
+              help="An eval-set folder in the MLPerf format (.bin files + y_labels.csv) or a "
+                   ".npy/.npz of float model inputs.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="The int8 .tflite file to write.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Calibration inputs to use, spread over the source (default: kws01 120, "
+                   "vww01 11, ic01 500, ad01 1000).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def quantize(bench, model_path, calibration, out, samples, as_json):
+    """Post-training full-int8 quantization of a float model of BENCH."""
+    from tinybench import quantize as quantizer
+    summary = quantizer.quantize(_bench_arg(bench), model_path, calibration, out, samples)
+    click.echo(json.dumps(summary, indent=2) if as_json else quantizer.format_summary(summary))
+
+
 if __name__ == "__main__":
     main()

@@ -4,12 +4,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinybench import benchmarks, tflm
+from tinybench.errors import UserError
 from tinybench.tflite import Graph, macs_of, parameter_count, read_graph, total_macs
 
 
 def summarize(path: str | Path) -> dict:
-    """Everything `inspect` reports, as plain data (also the --json output)."""
+    """Everything `inspect` reports, as plain data (also the --json output). tflm_arena_bytes is
+    None, with the reason in tflm_error, for models tflite-micro cannot load (e.g. hybrid
+    float/int8 models such as the official kws01_float32.tflite)."""
     graph = read_graph(path)
+    try:
+        arena, arena_error = tflm.arena_bytes(path), None
+    except UserError as exc:
+        arena, arena_error = None, str(exc)
     bench = benchmarks.match_model(graph.input.shape, graph.output.shape)
     layers = []
     for op in graph.operators:
@@ -27,7 +34,8 @@ def summarize(path: str | Path) -> dict:
         ops=_op_counts(graph),
         macs=total_macs(graph),
         parameters=parameter_count(graph),
-        tflm_arena_bytes=tflm.arena_bytes(path),
+        tflm_arena_bytes=arena,
+        tflm_error=arena_error,
         layers=layers,
     )
 
@@ -69,7 +77,8 @@ def format_text(s: dict) -> str:
         "ops          " + ", ".join(f"{k} x{v}" for k, v in s["ops"].items()),
         f"MACs         {s['macs']:,}",
         f"parameters   {s['parameters']:,}",
-        f"TFLM arena   {s['tflm_arena_bytes']:,} bytes (tflite-micro, reference kernels, this host)",
+        (f"TFLM arena   {s['tflm_arena_bytes']:,} bytes (tflite-micro, reference kernels, this host)"
+         if s["tflm_arena_bytes"] is not None else f"TFLM arena   not available: {s['tflm_error']}"),
         "",
         f"{'#':>3}  {'op':<20} {'output':<18} {'weights':<18} {'MACs':>12}",
     ]

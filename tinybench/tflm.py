@@ -51,12 +51,16 @@ def interpreter(model: str | Path | bytes, arena_size: int = _GENEROUS_ARENA,
     runtime = _runtime()
     config = (runtime.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors
               else runtime.InterpreterConfig.kAllocationRecording)
-    with _CapturedStderr():
-        try:
+    captured = _CapturedStderr()
+    try:
+        with captured:
             return runtime.Interpreter.from_bytes(_read(model), arena_size=arena_size,
                                                   intrepreter_config=config)
-        except Exception as exc:
-            raise UserError(f"tflite-micro could not load the model: {exc}") from None
+    except Exception as exc:
+        # TFLM says why (e.g. "Hybrid models are not supported") only on its stderr.
+        reason = " ".join(captured.text.split())
+        raise UserError(f"tflite-micro could not load the model: {exc}"
+                        + (f" ({reason})" if reason else "")) from None
 
 
 def arena_bytes(model: str | Path | bytes) -> int:
