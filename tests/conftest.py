@@ -48,3 +48,11 @@ def cli():
     def invoke(*args):
         return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
     return invoke
+
+
+@pytest.fixture(scope="session")
+def modelgen_cache(request) -> Path:
+    """Where tests/modelgen.py keeps converted models between runs (under .pytest_cache), so that
+    every test module converts each generated model once."""
+    import modelgen
+    return modelgen.pytest_cache_dir(request.config)

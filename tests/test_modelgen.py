@@ -13,11 +13,6 @@ SEED = 0
 
 
 @pytest.fixture(scope="session")
-def modelgen_cache(request):
-    return modelgen.pytest_cache_dir(request.config)
-
-
-@pytest.fixture(scope="session")
 def case_graph(modelgen_cache):
     """case_graph(kind) -> (tflite bytes, Graph) of the model `kind` at SEED."""
     made = {}
