@@ -182,7 +182,8 @@ BENCHMARKS: dict[str, Benchmark] = {
             official_input_scale=0.39101523,
             official_input_zero_point=89,
             preprocessing=dict(
-                feature="log-mel", n_fft=1024, hop_length=512, n_mels=128, power=2.0,
+                feature="log-mel", sample_rate=16000, n_fft=1024, hop_length=512, n_mels=128,
+                power=2.0,
                 first_frame=50, last_frame=249, frames_per_vector=5,
                 file_frames=200,  # frames 50..249 of each clip
             ),
