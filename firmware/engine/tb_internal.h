@@ -1,0 +1,91 @@
+/*
+ * Helpers shared by the kernels (internal to the engine): fixed-point arithmetic, window bounds
+ * and the int8 dot product of the inner loops.
+ *
+ * These reproduce tflite-micro's integer requantization: a Q31 significand and a power-of-two
+ * exponent, a saturating rounding doubling high multiply, and a rounding (half away from zero)
+ * divide by a power of two. Signed right shifts are arithmetic on every compiler we target.
+ */
+#ifndef TB_INTERNAL_H
+#define TB_INTERNAL_H
+
+#include <stdint.h>
+
+#define TB_INT32_MIN (-2147483647 - 1)
+#define TB_INT32_MAX 2147483647
+
+/* round(a * b / 2^31), halves away from zero; (-2^31) * (-2^31) saturates. */
+static inline int32_t tb_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab, nudge;
+    if (a == TB_INT32_MIN && b == TB_INT32_MIN) {
+        return TB_INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));   /* C division truncates */
+}
+
+/* x / 2^exponent rounded to nearest, halves away from zero (exponent 0..31). */
+static inline int32_t tb_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^(shift - 31) as tflite-micro computes it (the left shift wraps). */
+static inline int32_t tb_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
+                                                          int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    return tb_rounding_divide_by_pot(tb_srdhm(shifted, multiplier), right);
+}
+
+static inline int32_t tb_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* int32 accumulator -> int8 output: scale, add the output zero point, clamp. */
+static inline int8_t tb_requantize(int32_t acc, int32_t multiplier, int32_t shift,
+                                   int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    const int32_t scaled = tb_multiply_by_quantized_multiplier(acc, multiplier, shift);
+    return (int8_t)tb_clamp(scaled + output_offset, act_min, act_max);
+}
+
+/* First tap k >= 0 of a window starting at `origin` (step `dilation`) that lies inside [0, size). */
+static inline int32_t tb_first_tap(int32_t origin, int32_t dilation)
+{
+    return origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+}
+
+/* One past the last tap k < taps with origin + k * dilation < size. */
+static inline int32_t tb_end_tap(int32_t origin, int32_t dilation, int32_t size, int32_t taps)
+{
+    int32_t end;
+    if (origin >= size) {
+        return 0;
+    }
+    end = (size - origin + dilation - 1) / dilation;
+    return end < taps ? end : taps;
+}
+
+/* sum over i < n of (x[i] + x_offset) * w[i]: the inner loop of convolutions and dense layers.
+ * Kept plain so that compilers vectorize it; a Cortex-M DSP (SMLAD) version goes here later,
+ * behind __ARM_FEATURE_DSP, with the same result. */
+static inline int32_t tb_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        acc += ((int32_t)x[i] + x_offset) * (int32_t)w[i];
+    }
+    return acc;
+}
+
+#endif /* TB_INTERNAL_H */
