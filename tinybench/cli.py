@@ -87,5 +87,95 @@ def quantize(bench, model_path, calibration, out, samples, as_json):
     click.echo(json.dumps(summary, indent=2) if as_json else quantizer.format_summary(summary))
 
 
+@main.command("run")
+@click.option("--port", help="The DUT's serial port: a device path (/dev/ttyACM0) or a pyserial "
+                             "URL (socket://HOST:PORT).")
+@click.option("--emulate", "board", type=click.Choice(["host"]),
+              help="Compile --model, build and start an emulated DUT on this board, and run "
+                   "against it.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+              help="The int8 .tflite model to emulate (with --emulate).")
+@click.option("--mode", required=True, type=click.Choice(["performance", "accuracy"]))
+@click.option("--dataset", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="An eval set in the MLPerf format: .bin files and a y_labels.csv.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Results root: results go to OUT/<division>/<submitter>/results/<system>/"
+                   "<model>/<mode>/.")
+@click.option("--benchmark", type=click.Choice(BENCH_IDS),
+              help="Follow this benchmark's conventions for a model that is none of the four "
+                   "(default: what the DUT reports, or what the model is).")
+@click.option("--baud", type=click.IntRange(min=1),
+              help="Baud rate (default: the official one: 115200, 921600 for ad01).")
+@click.option("--division", type=click.Choice(["closed", "open"]),
+              help="Default: closed for the four benchmarks, open for any other model.")
+@click.option("--submitter", default="tinybench", show_default=True)
+@click.option("--system", help="System name in the results tree (default: the emulated board, "
+                               "or 'dut').")
+@click.option("--iterations", type=click.IntRange(min=1),
+              help="Performance: inferences per window (default: calibrated for >= 10 s).")
+@click.option("--short-window", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Performance: windows of SECONDS instead of the rules' 10 s, for tests and "
+                   "quick looks; the results then say they are not valid for submission.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in the same folder.")
+@click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
+              show_default=True, help="Seconds to wait for each line of the DUT's answer.")
+@click.option("--chunk-bytes", type=click.IntRange(1, 38), default=31, show_default=True,
+              help="Bytes per `db` command (31 as the official runner sends).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --emulate: where to compile and build (default: firmware/build/...).")
+def run_command(port, board, model, mode, dataset, out, benchmark, baud, division, submitter,
+                system, iterations, short_window, resume, overwrite, timeout, chunk_bytes,
+                build_dir):
+    """Run the benchmark in MODE against a DUT on --port, or on an emulated one (--emulate host
+    --model MODEL.tflite), and write MLPerf Tiny results."""
+    from tinybench import runner
+    if bool(port) == bool(board):
+        raise UserError("give either --port PORT or --emulate host --model MODEL.tflite")
+    if board and not model:
+        raise UserError("--emulate needs --model MODEL.tflite")
+    if model and not board:
+        raise UserError("--model is for --emulate; a DUT on --port reports its own model")
+    options = runner.RunOptions(
+        port=port, mode=mode, dataset=dataset, out=out, baud=baud, benchmark=benchmark,
+        division=division, submitter=submitter, system=system or board or "dut",
+        iterations=iterations, short_window=short_window, resume=resume, overwrite=overwrite,
+        chunk_bytes=chunk_bytes, timeout=timeout)
+    if board:
+        from tinybench.dut.emulate import emulated_dut
+        with emulated_dut(model, board, benchmark, build_dir) as dut:
+            options.port = dut.port
+            result = runner.run(options)
+    else:
+        result = runner.run(options)
+    for line in result.lines:
+        click.echo(line)
+    click.echo(f"results: {result.results_dir}")
+
+
+@main.command()
+@click.option("--model", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The int8 .tflite model the emulated DUT runs.")
+@click.option("--board", type=click.Choice(["host"]), default="host", show_default=True)
+@click.option("--benchmark", type=click.Choice(BENCH_IDS),
+              help="Follow this benchmark's conventions (default: what the model is).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to compile and build (default: firmware/build/...).")
+def emulate(model, board, benchmark, build_dir):
+    """Start an emulated DUT for MODEL and print its serial port (first line of stdout) for other
+    programs; it runs until interrupted (Ctrl-C)."""
+    from tinybench.dut.emulate import emulated_dut
+    from tinybench.dut.host import wait_until_closed
+    with emulated_dut(model, board, benchmark, build_dir) as dut:
+        click.echo(dut.port)
+        sys.stdout.flush()
+        click.echo(f"emulated {board} DUT (pid {dut.pid}) serving on {dut.port}; "
+                   f"Ctrl-C stops it", err=True)
+        try:
+            wait_until_closed(dut)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,70 @@
+"""From a .tflite model to a running emulated DUT: compile (tinybench compile), build the firmware
+for the board, start it.
+
+    with emulated_dut("kws01.tflite") as dut:
+        ... dut.port is the serial port to run against ...
+
+Each model gets its own build folder (by default firmware/build/<board>/<model name>-<hash>), so
+rebuilding after a change in the firmware only recompiles what changed.
+"""
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from tinybench.dut import firmware
+from tinybench.dut.host import HostDut
+from tinybench.errors import UserError
+
+BOARDS = ("host",)
+"""Boards that can be emulated on this machine."""
+
+
+def default_build_dir(model: Path, board: str, benchmark: str | None) -> Path:
+    digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()[:10]
+    suffix = f"-{benchmark}" if benchmark else ""
+    return firmware.firmware_dir() / "build" / board / f"{Path(model).stem}-{digest}{suffix}"
+
+
+def compile_into(model: Path, model_dir: Path) -> None:
+    """Compile the model into model_dir, replacing model.c / model.h only when their text changed
+    (so that make rebuilds only what it must)."""
+    from tinybench.compiler.compile import compile_model
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tb-compile-", dir=model_dir.parent) as tmp:
+        compile_model(model, tmp, measure=False)
+        for name in ("model.c", "model.h"):
+            new, old = Path(tmp) / name, model_dir / name
+            if not old.exists() or not filecmp.cmp(new, old, shallow=False):
+                shutil.move(new, old)
+
+
+def build_for_model(model: Path, board: str = "host", benchmark: str | None = None,
+                    build_dir: Path | None = None) -> tuple[Path, firmware.ModelHeader]:
+    """Compile and build; returns (the DUT program, the model's header facts)."""
+    model = Path(model)
+    if board not in BOARDS:
+        raise UserError(f"board {board!r} cannot be emulated here: choose one of {', '.join(BOARDS)}")
+    if not model.is_file():
+        raise UserError(f"{model}: no such model file")
+    build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark)
+    model_dir = build_dir / "model"
+    compile_into(model, model_dir)
+    header = firmware.read_model_header(model_dir)
+    firmware.conventions(header, benchmark)   # a clear error before make when sizes do not fit
+    program = firmware.build(model_dir, build_dir, board, benchmark)
+    return program, header
+
+
+@contextmanager
+def emulated_dut(model: Path, board: str = "host", benchmark: str | None = None,
+                 build_dir: Path | None = None):
+    """A running emulated DUT for the model (a HostDut: .port, .stop(), .reset())."""
+    program, _ = build_for_model(model, board, benchmark, build_dir)
+    with HostDut(program) as dut:
+        yield dut

@@ -1,0 +1,145 @@
+"""Performance mode, by the run rules: 5 windows on the first 5 inputs (ad01: their first window),
+each `infer N W` lasting at least 10 s and 10 inferences. N comes from a calibration inference
+unless given; the result is the median throughput (and latency = 1000 / median, in ms).
+
+A shorter window may be asked for by name (--short-window, for tests and quick looks); the results
+then say that they are not valid for submission, and carry no line the submission checker accepts.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from tinybench.benchmarks import MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
+from tinybench.data import evalset
+from tinybench.progress import progress_bar
+from tinybench.runner import scoring
+from tinybench.runner.context import RunContext
+from tinybench.runner.output import results_prefix
+
+MIN_WINDOW_INFERENCES = 10
+"""Run rules: every performance window holds at least this many timed inferences."""
+DEFAULT_WARMUPS = 10
+"""Warmups for a model that is none of the four (the reference firmware's default)."""
+WINDOW_MARGIN = 1.2          # aim this far above the minimum window length
+WINDOW_REPEATS = 2           # times a window that came out too short is run again, longer
+CALIBRATION_MIN_US = 2000    # calibrate on at least this much DUT time, for timer resolution
+CALIBRATION_TIMEOUT = 60.0
+
+
+def _inputs(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]):
+    """(entry, bytes) of the windows' inputs: consecutive files from the first, as the official
+    test scripts use them."""
+    chosen = [entries[k % len(entries)] for k in range(PERFORMANCE_WINDOWS)]
+    return [(entry, ctx.segments(dataset, entry)[0]) for entry in chosen]
+
+
+def calibrate(ctx: RunContext, data: bytes, warmups: int) -> float:
+    """Seconds per inference, measured on the DUT's own clock."""
+    def measure(count):
+        ctx.client.load(data, ctx.chunk_bytes)
+        result = ctx.client.infer(count, warmups, CALIBRATION_TIMEOUT)
+        ctx.check_results(result.results, f"infer {count} {warmups}")
+        return result.elapsed_time
+
+    count = 1
+    while True:
+        elapsed = ctx.steps.run("calibration", lambda: measure(count))
+        if elapsed >= CALIBRATION_MIN_US or count >= 10**6:
+            break
+        count *= 10
+    seconds = max(elapsed, 1) / 1e6 / count
+    ctx.output.log(f"calibration: {count} inference(s) in {elapsed} us, {seconds * 1e3:.4f} ms each")
+    return seconds
+
+
+def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry],
+        iterations: int | None = None, short_window: float | None = None) -> list[str]:
+    window_seconds = short_window if short_window is not None else MIN_WINDOW_SECONDS
+    warmups = ctx.bench.performance.warmups if ctx.bench else DEFAULT_WARMUPS
+    inputs = _inputs(ctx, dataset, entries)
+    done = {s["window"] for s in ctx.output.steps}
+    if len(done) < PERFORMANCE_WINDOWS:
+        per_inference = calibrate(ctx, inputs[0][1], warmups)
+        if iterations is not None:
+            count = iterations
+        elif ctx.output.steps:   # resuming: keep the count of the windows already run
+            count = ctx.output.steps[-1]["infer"]["iterations"]
+        else:
+            count = max(MIN_WINDOW_INFERENCES,
+                        math.ceil(window_seconds * WINDOW_MARGIN / per_inference))
+        with progress_bar(total=PERFORMANCE_WINDOWS, initial=len(done),
+                          desc=f"{ctx.name} performance", unit="window") as bar:
+            ctx.bar = bar
+            for window in range(1, PERFORMANCE_WINDOWS + 1):
+                if window in done:
+                    continue
+                entry, data = inputs[window - 1]
+                for repeat in range(WINDOW_REPEATS + 1):
+                    result = _window(ctx, window, data, count, warmups, per_inference)
+                    seconds = result.elapsed_time / 1e6
+                    if seconds >= window_seconds or iterations is not None or repeat == WINDOW_REPEATS:
+                        break
+                    longer = math.ceil(count * window_seconds * WINDOW_MARGIN / max(seconds, 1e-6))
+                    ctx.warn(f"window {window} lasted {seconds:.3f} s, less than "
+                             f"{window_seconds:g} s: running it again with {longer} inferences")
+                    count, per_inference = longer, max(seconds, 1e-6) / count
+                ctx.output.record(dict(ctx.truth(entry, 1), window=window,
+                                       infer=result.as_dict(), mode="p"))
+                bar.update(1)
+            ctx.bar = None
+    return summary_lines(ctx, window_seconds, short_window is not None)
+
+
+def _window(ctx, window, data, count, warmups, per_inference):
+    text = f"infer {count} {warmups}"
+    timeout = (count + warmups) * per_inference * 3 + ctx.line_timeout + 10
+
+    def exchange():
+        ctx.client.load(data, ctx.chunk_bytes)
+        result = ctx.client.infer(count, warmups, timeout)
+        ctx.check_results(result.results, text)
+        return result
+    return ctx.steps.run(f"performance window {window}", exchange)
+
+
+def _meets_rules(step: dict) -> bool:
+    infer = step["infer"]
+    return (infer["elapsed_time"] / 1e6 >= MIN_WINDOW_SECONDS
+            and infer["iterations"] >= MIN_WINDOW_INFERENCES)
+
+
+def summary_lines(ctx: RunContext, window_seconds: float, short: bool) -> list[str]:
+    steps = sorted(ctx.output.steps, key=lambda s: s["window"])
+    prefix = results_prefix()
+    lines = []
+    for step in steps:
+        infer = step["infer"]
+        lines += [prefix + f"Performance results for window {step['window']}:",
+                  prefix + f"  # Inferences : {infer['iterations']:>13}",
+                  prefix + f"  Runtime      : {infer['elapsed_time'] / 1e6:>10.3f} sec.",
+                  prefix + f"  Throughput   : {scoring.throughput(step):>10.3f} inf./sec."]
+        if _meets_rules(step):
+            lines.append(prefix + "  Runtime requirements have been met.")
+    median = scoring.median_throughput(steps)
+    latency = 1000.0 / median if median else float("inf")
+    problems = []
+    if short:
+        problems.append(f"windows of {window_seconds:g} s were asked for (--short-window)")
+    if len(steps) != PERFORMANCE_WINDOWS:
+        problems.append(f"{len(steps)} windows instead of {PERFORMANCE_WINDOWS}")
+    if not all(_meets_rules(s) for s in steps):
+        problems.append(f"the rules require every window to last at least {MIN_WINDOW_SECONDS:g} s "
+                        f"and {MIN_WINDOW_INFERENCES} inferences")
+    lines.append(prefix + "---------------------------------------------------------")
+    if problems:
+        lines += [prefix + "ERROR - not valid for submission: " + "; ".join(problems),
+                  prefix + f"Median throughput of these windows: {median:.3f} inf./sec. "
+                           f"(latency {latency:.3f} ms)"]
+    else:
+        lines += [prefix + f"Median throughput is {median:>10.3f} inf./sec.",
+                  prefix + f"Median latency is {latency:>10.3f} ms."]
+    lines.append(prefix + "---------------------------------------------------------")
+    ctx.summary.update(median_throughput=median, latency_ms=latency, windows=len(steps),
+                       valid_for_submission=not problems)
+    return lines
