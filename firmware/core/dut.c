@@ -230,7 +230,7 @@ void dut_receive_char(char c)
 {
     if (c != '%') {
         if (command_length < TB_CMD_BUFFER_BYTES)
-            command[command_length++] = c;
+            command[command_length++] = c ? c : '\x7f'; /* a NUL must not cut the command short */
         else
             command_too_long = 1;
         return;
