@@ -26,7 +26,8 @@ extern "C" {
 #define TB_ALIGNED(n)
 #endif
 
-/* CONV_2D and DEPTHWISE_CONV_2D. */
+/* CONV_2D. The input offset is folded into the bias: with padded taps holding the input zero
+ * point, sum((x + input_offset) * w) + bias == sum(x * w) + (bias + input_offset * sum(w)). */
 typedef struct {
     int32_t batches;
     int32_t in_h, in_w, in_c;
@@ -35,16 +36,36 @@ typedef struct {
     int32_t stride_h, stride_w;
     int32_t dilation_h, dilation_w;
     int32_t pad_top, pad_left;      /* implicit zero-point padding before the first row/column */
-    int32_t depth_multiplier;       /* depthwise: out_c = in_c * depth_multiplier */
     int32_t input_offset;           /* minus the input zero point */
     int32_t output_offset;          /* the output zero point */
     int32_t act_min, act_max;       /* fused activation, in output units */
     int32_t per_channel;            /* 1: multiplier/shift per output channel; 0: one value */
     const int32_t *multiplier;      /* Q31 significands */
     const int32_t *shift;           /* power-of-two exponents (positive: left) */
+    const int32_t *bias;            /* per output channel, input offset folded in (see above) */
+    int8_t *scratch;                /* filter_h * filter_w * in_c bytes (NULL for 1x1 filters) */
 } tb_conv_params;
 
-/* FULLY_CONNECTED: output[b][o] from input[b][0..in_depth). */
+/* DEPTHWISE_CONV_2D: output channel i * depth_multiplier + j reads input channel i. */
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left;
+    int32_t depth_multiplier;
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+    int32_t per_channel;
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tb_depthwise_params;
+
+/* FULLY_CONNECTED: output[b][o] from input[b][0..in_depth). The bias has the constant part of
+ * sum((x + input_offset) * (w + filter_offset)) folded in; filter_offset * sum(x) is added at
+ * run time (it is 0 for symmetric weights). */
 typedef struct {
     int32_t batches, in_depth, out_depth;
     int32_t input_offset, filter_offset, output_offset;
@@ -52,6 +73,7 @@ typedef struct {
     int32_t per_channel;
     const int32_t *multiplier;
     const int32_t *shift;
+    const int32_t *bias;
 } tb_fc_params;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D (input and output share their quantization). */
@@ -115,11 +137,11 @@ typedef struct {
 } tb_requantize_params;
 
 void tb_conv2d_s8(const tb_conv_params *p, const int8_t *input, const int8_t *filter,
-                  const int32_t *bias, int8_t *output);
-void tb_depthwise_conv2d_s8(const tb_conv_params *p, const int8_t *input, const int8_t *filter,
-                            const int32_t *bias, int8_t *output);
+                  int8_t *output);
+void tb_depthwise_conv2d_s8(const tb_depthwise_params *p, const int8_t *input,
+                            const int8_t *filter, const int32_t *bias, int8_t *output);
 void tb_fully_connected_s8(const tb_fc_params *p, const int8_t *input, const int8_t *weights,
-                           const int32_t *bias, int8_t *output);
+                           int8_t *output);
 void tb_avg_pool_s8(const tb_pool_params *p, const int8_t *input, int8_t *output);
 void tb_max_pool_s8(const tb_pool_params *p, const int8_t *input, int8_t *output);
 void tb_mean_s8(const tb_mean_params *p, const int8_t *input, int8_t *output);

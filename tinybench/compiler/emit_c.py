@@ -136,6 +136,8 @@ def _params_struct(i: int, step: Step) -> tuple[str, str]:
             fields.append(f".{key} = {c_float(value)}")
         else:
             fields.append(f".{key} = {c_int(value)}")
+    if step.scratch_bytes:
+        fields.append(".scratch = tb_scratch")
     struct = (f"static const {step.params_type} tb_s{i}_params = {{\n    "
               + ",\n    ".join(fields) + "\n};\n")
     return "".join(arrays), struct
@@ -155,6 +157,11 @@ def source_text(graph: Graph, steps: list[Step], offsets: dict, arena_bytes: int
         t = graph.tensor(c)
         out.append(f"/* tensor {c}: {_escape(t.name)[:80]} {list(t.shape)} */\n")
         out.append(c_array(c_type(t.dtype), f"tb_t{c}", t.data))
+
+    scratch = max((s.scratch_bytes for s in steps), default=0)
+    if scratch:
+        out.append("\n/* ---- working memory of the kernels that need it (im2col columns) ---- */\n")
+        out.append(f"static int8_t tb_scratch[{scratch}] TB_ALIGNED(16);\n")
 
     out.append("\n/* ---- per-layer parameters ---- */\n")
     for i, step in enumerate(steps):

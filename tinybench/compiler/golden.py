@@ -27,8 +27,9 @@ def _trunc_div_pow2_31(x):
 
 
 def srdhm(a, b):
-    """Saturating rounding doubling high multiply: round(a * b / 2**31), halves away from zero;
-    the single overflow case (-2**31 * -2**31) saturates."""
+    """Saturating rounding doubling high multiply: a * b / 2**31 nudged by 2**30 (toward zero
+    for negative products) and truncated, which rounds ties toward +infinity; the single overflow
+    case (-2**31 * -2**31) saturates."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     ab = a * b
@@ -104,14 +105,14 @@ def _with_bias(acc, bias):
     return acc if bias is None else acc + bias.astype(np.int64)
 
 
-def conv2d_s8(p, x, weights, bias):
+def conv2d_s8(p, x, weights):
     x = x.reshape(p["batches"], p["in_h"], p["in_w"], p["in_c"]).astype(np.int64)
-    # (x + input_offset) is 0 for padded taps: pad the offset input with zeros.
-    taps = _patches(x + p["input_offset"], p, 0)
+    # padded taps hold the input zero point; the input offset is folded into params["bias"]
+    taps = _patches(x, p, -p["input_offset"])
     cols = taps.reshape(taps.shape[:3] + (-1,)).astype(np.float64)
     w = weights.reshape(p["out_c"], -1).astype(np.float64)
     acc = np.rint(cols @ w.T).astype(np.int64)    # exact: |sums| stay far below 2**53
-    return _requantize(_with_bias(acc, bias), p)
+    return _requantize(acc + p["bias"], p)
 
 
 def depthwise_conv2d_s8(p, x, weights, bias):
@@ -123,11 +124,12 @@ def depthwise_conv2d_s8(p, x, weights, bias):
     return _requantize(_with_bias(acc, bias), p)
 
 
-def fully_connected_s8(p, x, weights, bias):
-    x = x.reshape(p["batches"], p["in_depth"]).astype(np.int64) + p["input_offset"]
-    w = weights.reshape(p["out_depth"], p["in_depth"]).astype(np.int64) + p["filter_offset"]
-    acc = x @ w.T
-    return _requantize(_with_bias(acc, bias), p)
+def fully_connected_s8(p, x, weights):
+    x = x.reshape(p["batches"], p["in_depth"]).astype(np.int64)
+    w = weights.reshape(p["out_depth"], p["in_depth"]).astype(np.int64)
+    # the offsets' constant part is folded into params["bias"]; the input-dependent part:
+    acc = x @ w.T + p["filter_offset"] * x.sum(axis=1, keepdims=True)
+    return _requantize(acc + p["bias"], p)
 
 
 def _pool_windows(p, x, pad_value):

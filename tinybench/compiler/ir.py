@@ -24,6 +24,8 @@ class Step:
     outputs: list[int] = field(default_factory=list)
     in_place: bool = False        # the output may occupy its first input's memory (RESHAPE)
     macs: int = 0
+    scratch_bytes: int = 0        # working memory the kernel needs during the call (an im2col
+                                  # column); the emitter passes it as params.scratch
 
     def array_params(self) -> dict[str, np.ndarray]:
         return {k: v for k, v in self.params.items() if isinstance(v, np.ndarray)}

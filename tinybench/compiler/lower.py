@@ -248,20 +248,40 @@ def _conv_like(graph: Graph, op: Operator, depthwise: bool) -> Step:
     per_channel, mult, shift = _channel_multipliers(op, _scale(x), w, _scale(y), out_c,
                                                     channel_axis)
     act_min, act_max = _activation(op, y)
+    bias = _bias(graph, op, 2, out_c)
     params = dict(
         batches=batches, in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
         filter_h=kh, filter_w=kw, stride_h=stride_h, stride_w=stride_w,
         dilation_h=dil_h, dilation_w=dil_w,
         pad_top=pad_before(in_h, kh, stride_h, dil_h, out_h),
         pad_left=pad_before(in_w, kw, stride_w, dil_w, out_w),
-        depth_multiplier=multiplier,
         input_offset=-_zero_point(x), output_offset=_zero_point(y),
         act_min=act_min, act_max=act_max, per_channel=per_channel,
         multiplier=mult, shift=shift)
-    return Step(op.index, op.opcode, "depthwise_conv2d_s8" if depthwise else "conv2d_s8",
-                "tb_conv_params", params, inputs=[x.index],
-                constants=[w.index, _bias(graph, op, 2, out_c)], outputs=[y.index],
-                macs=macs_of(graph, op))
+    if depthwise:
+        params["depth_multiplier"] = multiplier
+        return Step(op.index, op.opcode, "depthwise_conv2d_s8", "tb_depthwise_params", params,
+                    inputs=[x.index], constants=[w.index, bias], outputs=[y.index],
+                    macs=macs_of(graph, op))
+    params["bias"] = _folded_bias(op, graph, bias, w.data.reshape(out_c, -1), -_zero_point(x))
+    pointwise = kh == 1 and kw == 1
+    return Step(op.index, op.opcode, "conv2d_s8", "tb_conv_params", params,
+                inputs=[x.index], constants=[w.index], outputs=[y.index],
+                macs=macs_of(graph, op), scratch_bytes=0 if pointwise else kh * kw * in_c)
+
+
+def _folded_bias(op, graph, bias: int, weights: np.ndarray, input_offset: int,
+                 filter_offset: int = 0) -> np.ndarray:
+    """bias + the constant part of sum((x + input_offset) * (w + filter_offset)) per output:
+    input_offset * sum(w) + depth * input_offset * filter_offset (the engine adds the rest)."""
+    rows = weights.astype(np.int64)
+    folded = (input_offset * rows.sum(axis=1)
+              + rows.shape[1] * input_offset * filter_offset)
+    if bias >= 0:
+        folded = folded + graph.tensor(bias).data.astype(np.int64).reshape(-1)
+    if np.any(np.abs(folded) >= 1 << 31):
+        raise _fail(op, "the bias with the input zero point folded in exceeds int32")
+    return folded.astype(np.int32)
 
 
 def _conv2d(graph, op):
@@ -295,13 +315,15 @@ def _fully_connected(graph: Graph, op: Operator) -> Step:
     else:
         per_channel, mult, shift = _channel_multipliers(op, _scale(x), w, _scale(y), out_depth, 0)
     act_min, act_max = _activation(op, y)
+    bias = _folded_bias(op, graph, _bias(graph, op, 2, out_depth), w.data, -_zero_point(x),
+                        filter_offset)
     params = dict(batches=batches, in_depth=in_depth, out_depth=out_depth,
                   input_offset=-_zero_point(x), filter_offset=filter_offset,
                   output_offset=_zero_point(y), act_min=act_min, act_max=act_max,
-                  per_channel=per_channel, multiplier=mult, shift=shift)
+                  per_channel=per_channel, multiplier=mult, shift=shift, bias=bias)
     return Step(op.index, op.opcode, "fully_connected_s8", "tb_fc_params", params,
-                inputs=[x.index], constants=[w.index, _bias(graph, op, 2, out_depth)],
-                outputs=[y.index], macs=macs_of(graph, op))
+                inputs=[x.index], constants=[w.index], outputs=[y.index],
+                macs=macs_of(graph, op))
 
 
 def _pool(graph: Graph, op: Operator, kind: str) -> Step:
