@@ -177,5 +177,76 @@ def emulate(model, board, benchmark, build_dir):
             click.echo("stopped", err=True)
 
 
+@main.command()
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("report"),
+              show_default=True, help="Folder for report.html and plots/.")
+@click.option("--no-html", is_flag=True, help="Print the tables only.")
+def report(results, out, no_html):
+    """Tables and an HTML report (with plots) of the results trees under RESULTS...: latency beside
+    the published reference-board figures, accuracy against the quality targets, energy,
+    per-layer time and host scenarios, several systems side by side."""
+    from tinybench.report import make_report
+    made = make_report(list(results), None if no_html else out)
+    click.echo(made.text)
+    if made.html_path:
+        click.echo(f"\nreport: {made.html_path} ({len(made.plots)} plots)")
+
+
+@main.command()
+@click.argument("submission_dir", type=click.Path(path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("summary.csv"), show_default=True,
+              help="Where to write the summary of the results found.")
+def check(submission_dir, csv_path):
+    """Validate a submission tree as the MLCommons MLPerf Tiny checker does; exits 1 on errors."""
+    from tinybench.report import check as checker
+    found = checker.check(submission_dir)
+    try:
+        checker.write_summary(found, csv_path)
+    except OSError as exc:
+        raise UserError(f"cannot write {csv_path}: {exc.strerror}") from None
+    click.echo(found.text())
+    if not found.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scenario", required=True,
+              type=click.Choice(["single-stream", "multi-stream", "server", "offline"]))
+@click.option("--backend", type=click.Choice(["litert", "tflm"]), default="litert",
+              show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Results go to OUT/<system>/<model>/hostbench-<scenario>/.")
+@click.option("--system", help="System name in the results tree (default: host-<backend>).")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds to run (server: seconds over which queries arrive).")
+@click.option("--min-queries", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="LiteRT interpreter threads.")
+@click.option("--samples-per-query", type=click.IntRange(min=1),
+              help="Multi-stream: samples per query (default: the largest that meets the interval).")
+@click.option("--interval-ms", type=click.FloatRange(min=0, min_open=True), default=50.0,
+              show_default=True, help="Multi-stream: one query every this many ms.")
+@click.option("--target-qps", type=click.FloatRange(min=0, min_open=True), default=100.0,
+              show_default=True, help="Server: mean query arrival rate (Poisson).")
+@click.option("--latency-bound-ms", type=click.FloatRange(min=0, min_open=True), default=15.0,
+              show_default=True, help="Server: 99% of queries must be answered within this.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def hostbench(model, scenario, backend, out, system, duration, min_queries, threads,
+              samples_per_query, interval_ms, target_qps, latency_bound_ms, seed):
+    """The MLPerf Inference scenarios for MODEL (.tflite) on the host CPU."""
+    from tinybench import hostbench as hb
+    settings = hb.Settings(duration_s=duration, min_queries=min_queries, seed=seed,
+                           threads=threads, samples_per_query=samples_per_query,
+                           interval_ms=interval_ms, target_qps=target_qps,
+                           latency_bound_ms=latency_bound_ms)
+    folder, record = hb.run(model, scenario, backend, settings, out, system)
+    click.echo((folder / "results.txt").read_text(), nl=False)
+    click.echo(f"results: {folder}")
+
+
 if __name__ == "__main__":
     main()
