@@ -150,7 +150,7 @@ class DutClient:
             if line is None:
                 self.exchange_seconds += time.monotonic() - started
                 got = f" (got {len(lines)} line(s) first)" if lines else ""
-                raise DutTimeout(f"no answer to '{text}' within {per_line:g} s{got}")
+                raise DutTimeout(f"no answer to '{text}' within {per_line:.3g} s{got}")
             self.log(f"< {line}")
             if line == READY:
                 break

@@ -11,8 +11,9 @@ from tinybench.runner import scoring
 from tinybench.runner.context import RunContext
 from tinybench.runner.output import results_prefix
 
-ACCURACY_INFER_TIMEOUT = 30.0
-"""Seconds one `infer 1 0` may take before the DUT counts as silent (the official runner's wait)."""
+FIRST_INFER_TIMEOUT = 30.0
+"""Seconds the first `infer 1 0` may take before the DUT counts as silent (the official runner's
+wait); later ones may take the answer timeout plus three times the slowest inference so far."""
 
 
 def _segment_count(folder: Path, entry: evalset.EvalEntry, ctx: RunContext) -> int:
@@ -28,7 +29,7 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]) -> lis
     """Run every step not yet in the journal; returns the results.txt lines."""
     done = {(s["file"], s.get("segment", 0)) for s in ctx.output.steps}
     total = sum(_segment_count(dataset, e, ctx) for e in entries)
-    timeout = max(ACCURACY_INFER_TIMEOUT, ctx.line_timeout)
+    slowest = max((s["infer"]["elapsed_time"] / 1e6 for s in ctx.output.steps), default=None)
     with progress_bar(total=total, initial=len(done), desc=f"{ctx.name} accuracy",
                       unit="inf") as bar:
         ctx.bar = bar
@@ -40,7 +41,10 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]) -> lis
                 if (entry.file, index) in done:
                     continue
 
-                def exchange(data=data):
+                timeout = FIRST_INFER_TIMEOUT if slowest is None else \
+                    ctx.line_timeout + 3 * slowest
+
+                def exchange(data=data, timeout=timeout):
                     ctx.client.load(data, ctx.chunk_bytes)
                     result = ctx.client.infer(1, 0, timeout)
                     ctx.check_results(result.results, "infer 1 0")
@@ -50,6 +54,7 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]) -> lis
                                        else entry.file, exchange)
                 ctx.output.record(dict(ctx.truth(entry, len(segments)), segment=index,
                                        infer=result.as_dict(), mode="a"))
+                slowest = max(slowest or 0.0, result.elapsed_time / 1e6)
                 bar.update(1)
         ctx.bar = None
     return summary_lines(ctx)

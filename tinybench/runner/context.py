@@ -73,6 +73,6 @@ class RunContext:
     def warn(self, message: str) -> None:
         self.output.log(f"warning: {message}")
         if self.bar is not None:
-            self.bar.write(f"warning: {message}")
+            self.bar.write(f"warning: {message}", file=sys.stderr)
         else:
             print(f"warning: {message}", file=sys.stderr)
