@@ -3,7 +3,9 @@ legacy formats the official fp32 reference models ship in (Keras 2.4 `.h5` files
 SavedModel for kws01)."""
 from __future__ import annotations
 
+import logging
 import os
+import zipfile
 from pathlib import Path
 
 from tinybench.errors import UserError
@@ -83,6 +85,13 @@ def _load_h5(path: Path):
 
 
 def _load_keras(path: Path):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as exc:
+        damaged = str(exc)
+    if damaged:  # Keras itself would only say "file not found"
+        raise UserError(f"{path}: the .keras archive is truncated or corrupt ({damaged})")
     keras = import_keras()
     try:
         return keras.models.load_model(path, compile=False)
@@ -102,6 +111,9 @@ def _load_saved_model(path: Path):
     except ImportError:  # pragma: no cover - depends on the install
         raise UserError("loading a Keras 2 SavedModel needs tf-keras: "
                         "pip install --no-deps tf-keras==2.21.0") from None
+    # tf_keras warns that a SavedModel from before TF 2.5 (the official kws01 one) lacks
+    # keras_metadata.pb; the model loads correctly all the same.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         return tf_keras.models.load_model(path, compile=False)
     except Exception as exc:

@@ -9,8 +9,10 @@ batch of 1 it folds it away) and emits no SHAPE/STRIDED_SLICE/PACK ops.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -177,23 +179,39 @@ def _conversion_model(model):
     return clone
 
 
+def _writes_to_fd(stream, fd: int) -> bool:
+    try:
+        return stream.fileno() == fd
+    except (AttributeError, ValueError, OSError):  # a stand-in stream (tests, notebooks)
+        return False
+
+
 @contextlib.contextmanager
 def _quiet_output():
-    """The converter prints a line per variable to C-level stdout and notes to stderr: send both
-    file descriptors to a temp file, whose text is kept for error messages."""
+    """The converter prints a line per variable and an export note on stdout (C and Python
+    level) and notes on the C-level stderr. Both file descriptors go to a temp file, whose text is
+    kept in log["text"] for error messages; Python's sys.stderr keeps reaching the terminal so
+    that progress bars created inside stay visible."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    terminal = (open(os.dup(saved[2]), "w", buffering=1) if _writes_to_fd(sys.stderr, 2)
+                else sys.stderr)
+    log = {}
     with tempfile.TemporaryFile(mode="w+b") as sink:
-        saved = [os.dup(1), os.dup(2)]
-        for fd in (1, 2):
-            os.dup2(sink.fileno(), fd)
-        log = {}
         try:
-            with warnings.catch_warnings():
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(terminal):
                 warnings.simplefilter("ignore")
                 yield log
         finally:
-            for fd, copy in zip((1, 2), saved):
+            for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)
+            if terminal is not sys.stderr:
+                terminal.close()
             sink.seek(0)
             log["text"] = sink.read().decode(errors="replace")
 
@@ -204,32 +222,29 @@ def convert(model, samples: np.ndarray, show_progress: bool = True) -> bytes:
     float_models.import_keras()
     import tensorflow as tf
 
-    bar = progress_bar(total=len(samples), desc="calibrating", unit="input",
-                       disable=not show_progress)
-
-    def representative_dataset():
-        for sample in samples:
-            bar.update(1)
-            yield [sample[None].astype(np.float32)]
-
     converter = tf.lite.TFLiteConverter.from_keras_model(_conversion_model(model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative_dataset
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     # The reference quantizes fully-connected weights per tensor (TF 2.21 defaults to per channel).
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    log = {}
     try:
-        with _quiet_output() as log:
+        with _quiet_output() as log, progress_bar(total=len(samples), desc="calibrating",
+                                                  unit="input", disable=not show_progress) as bar:
+            def representative_dataset():
+                for sample in samples:
+                    bar.update(1)
+                    yield [sample[None].astype(np.float32)]
+
+            converter.representative_dataset = representative_dataset
             data = converter.convert()
     except Exception as exc:
         detail = [line for line in log.get("text", "").splitlines() if "error" in line.lower()]
         reason = detail[-1].strip() if detail else f"{type(exc).__name__}: {str(exc).strip()[:300]}"
         raise UserError(f"the TFLite converter could not quantize the model to full int8: "
                         f"{reason}") from None
-    finally:
-        bar.close()
     return data
 
 
