@@ -1,7 +1,8 @@
 """Scores computed the way the official MLPerf Tiny runner computes them (SPEC section 2.7).
 
-Accuracy: per step, a result of more than one value is normalised to sum 1; the steps of one file
-(the ad01 windows) are averaged. Top-1 is the share of files whose averaged vector's argmax is the
+Accuracy: per step, a result of more than one value is normalised to sum 1 (only when the values
+are scores: none negative, sum positive, as the outputs of the four benchmarks always are; the raw
+outputs of other models are kept); the steps of one file (the ad01 windows) are averaged. Top-1 is the share of files whose averaged vector's argmax is the
 label. AUC is sklearn's roc_auc_score: on column 1 for two classes, one-vs-rest macro for more,
 and on the score itself for ad01, whose "Top 1%" is the runner's precision/recall pseudo-accuracy.
 Performance: throughput per window = iterations / seconds; the result is the median.
@@ -27,7 +28,7 @@ def per_file(steps: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
     labels: dict[str, int] = {}
     for step in steps:
         values = np.asarray(step["infer"]["results"], dtype=np.float64)
-        if values.size > 1:
+        if values.size > 1 and values.min() >= 0 and values.sum() > 0:
             values = values / values.sum()
         grouped.setdefault(step["file"], []).append(values)
         labels[step["file"]] = int(step["class"])
@@ -64,6 +65,8 @@ def accuracy(steps: list[dict], num_classes: int) -> AccuracySummary:
         top1 = anomaly_pseudo_accuracy(vectors[:, 0], labels)
     else:
         top1 = 100.0 * float(np.mean(np.argmax(vectors, axis=1) == labels))
+    if len(set(labels.tolist())) < 2:
+        return AccuracySummary(len(labels), top1, None, "the labels hold a single class")
     try:
         if single_score:
             auc = roc_auc_score(labels, vectors[:, 0])
@@ -74,6 +77,8 @@ def accuracy(steps: list[dict], num_classes: int) -> AccuracySummary:
                                 labels=list(range(max(num_classes, vectors.shape[1]))))
     except ValueError as exc:   # e.g. a class that never occurs in the labels
         return AccuracySummary(len(labels), top1, None, str(exc))
+    if not np.isfinite(auc):
+        return AccuracySummary(len(labels), top1, None, "undefined for these labels")
     return AccuracySummary(len(labels), top1, float(auc))
 
 
