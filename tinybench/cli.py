@@ -248,5 +248,15 @@ def hostbench(model, scenario, backend, out, system, duration, min_queries, thre
     click.echo(f"results: {folder}")
 
 
+@main.command("devices")
+@click.option("--json", "as_json", is_flag=True, help="Print the devices as JSON.")
+def devices_command(as_json):
+    """Boards, power monitors and interface boards plugged in, recognised by USB id."""
+    from tinybench import devices
+    found = devices.scan()
+    click.echo(json.dumps(devices.as_dicts(found), indent=2) if as_json
+               else devices.format_table(found))
+
+
 if __name__ == "__main__":
     main()
