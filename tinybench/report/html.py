@@ -14,7 +14,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #dd
        padding-bottom: 0.2em; margin-top: 1.8em; } h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.3em 0; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td.text, th.text { text-align: left; }
 th { background: #f3f3f3; } td.pub, th.pub { color: #666; background: #fafafa; }
 tr:nth-child(even) td { background: #fcfcfc; }
 .note, .meta { color: #666; font-size: 0.85em; margin: 0.2em 0; }

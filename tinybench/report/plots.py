@@ -3,11 +3,14 @@ results hold nothing to plot."""
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from tinybench.report import published  # noqa: E402
 from tinybench.report.formats import ACCURACY_LABEL  # noqa: E402
@@ -24,6 +27,20 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _log_axis(ax, values: list[float]) -> None:
+    """A log x axis from the decade below the smallest value to the decade above the largest
+    (room for the labels), ticks labelled as plain numbers."""
+    lo, hi = min(values), max(values)
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** math.floor(math.log10(lo * 0.8)), 10 ** math.ceil(math.log10(hi * 2.5)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _grouped_bars(keys: list[str], series: list[tuple[str, dict, str, str]], xlabel: str,
                   title: str) -> bytes:
     """Horizontal bars on a log axis: one group per key, one bar per series
@@ -31,6 +48,7 @@ def _grouped_bars(keys: list[str], series: list[tuple[str, dict, str, str]], xla
     n = len(series)
     height = 0.8 / n
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.32 * n * len(keys) + 0.25 * len(keys)))
+    everything = []
     for i, (label, values, colour, hatch) in enumerate(series):
         ys, xs = [], []
         for g, k in enumerate(keys):
@@ -40,22 +58,27 @@ def _grouped_bars(keys: list[str], series: list[tuple[str, dict, str, str]], xla
         bars = ax.barh(ys, xs, height=height * 0.92, color=colour, hatch=hatch, label=label,
                        edgecolor="white" if not hatch else "#555555", linewidth=0.5)
         for bar, x in zip(bars, xs):
-            ax.annotate(f"{x:.3g}", (x, bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
+            ax.annotate(_figure(x), (x, bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7)
-    ax.set_xscale("log")
+        everything += xs
+    _log_axis(ax, everything)
     ax.set_yticks(range(len(keys)), keys)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", which="both", alpha=0.25)
-    ax.margins(x=0.15)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)
 
 
 def _ours(systems, keys, value):
-    return [(s.name, {k: value(s.models[k]) for k in keys if k in s.models},
-             OUR_COLOURS[i % len(OUR_COLOURS)], "") for i, s in enumerate(systems)]
+    """One series per system that has a value for some key (colours stay with the system)."""
+    series = []
+    for i, s in enumerate(systems):
+        values = {k: value(s.models[k]) for k in keys if k in s.models}
+        if any(v is not None for v in values.values()):
+            series.append((s.name, values, OUR_COLOURS[i % len(OUR_COLOURS)], ""))
+    return series
 
 
 def latency(systems: list[SystemResults]) -> bytes | None:
@@ -96,21 +119,24 @@ def accuracy(systems: list[SystemResults]) -> bytes | None:
         bench = results[0][1].benchmark
         for pos, (i, r) in enumerate(results):
             colour = OUR_COLOURS[i % len(OUR_COLOURS)]
-            ax.bar(pos, r.accuracy, color=colour, label=systems[i].name,
-                   edgecolor="red" if r.meets_target is False else colour, linewidth=1.5)
-            ax.annotate(f"{r.accuracy:.3g}", (pos, r.accuracy), xytext=(0, 2),
-                        textcoords="offset points", ha="center", fontsize=8)
+            below = r.meets_target is False
+            ax.bar(pos, r.accuracy, color=colour, alpha=0.45 if below else 1.0,
+                   hatch="xx" if below else "", edgecolor="red" if below else colour,
+                   linewidth=1.5)
+            ax.annotate(f"{r.accuracy:.3g}" + (" below" if below else ""), (pos, r.accuracy),
+                        xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8,
+                        color="red" if below else "black")
         if bench:
             top = 100.0 if bench.quality_metric == "top1" else 1.0
             ax.axhline(bench.quality_target, color="black", linestyle="--", linewidth=1)
-            ax.annotate(f"target {bench.quality_target:g}", (-0.45, bench.quality_target),
-                        xytext=(0, 3), textcoords="offset points", fontsize=7)
-            ax.set_ylim(0, top * 1.08)
+            ax.set_ylim(0, top * 1.12)
+            ax.set_title(f"{k} (target {bench.quality_target:g})", fontsize=10)
+        else:
+            ax.set_title(k, fontsize=10)
             ax.set_ylabel(ACCURACY_LABEL[bench.quality_metric])
         ax.set_xticks(range(len(results)), [systems[i].name for i, _ in results], rotation=30,
                       ha="right", fontsize=8)
         ax.set_xlim(-0.6, max(len(results), 1) - 0.4)
-        ax.set_title(k, fontsize=10)
     fig.suptitle("Accuracy against the quality target (dashed)", fontsize=11)
     fig.tight_layout()
     return _png(fig)
@@ -140,7 +166,7 @@ def hostbench(systems: list[SystemResults]) -> bytes | None:
     """Latency percentiles of every host scenario run that has them."""
     rows = [(f"{s.name} {r.model} {scenario}", record["metrics"]["latency_ms"])
             for s in systems for r in s.models.values()
-            for scenario, record in sorted(r.hostbench.items())
+            for scenario, record in r.hostbench_runs()
             if record.get("metrics", {}).get("latency_ms")]
     if not rows:
         return None
@@ -149,3 +175,4 @@ def hostbench(systems: list[SystemResults]) -> bytes | None:
               for i, p in enumerate(("p50", "p90", "p99"))]
     return _grouped_bars(keys, series, "latency (ms, log scale; multi-stream: per query)",
                          "Host scenario latency percentiles")
+

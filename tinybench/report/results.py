@@ -54,6 +54,14 @@ class ModelResult:
         """Latency per inference, as the official final report derives it from throughput."""
         return 1000.0 / self.throughput if self.throughput else None
 
+    def hostbench_runs(self) -> list[tuple[str, dict]]:
+        """(scenario, results.json record) of the host scenario runs, in the scenarios' order."""
+        from tinybench.hostbench import SCENARIOS
+
+        def rank(item):
+            return SCENARIOS.index(item[0]) if item[0] in SCENARIOS else len(SCENARIOS)
+        return sorted(self.hostbench.items(), key=rank)
+
     @property
     def meets_target(self) -> bool | None:
         if self.accuracy is None or self.benchmark is None:

@@ -17,16 +17,22 @@ class Table:
     notes: list[str] = field(default_factory=list)
     first_published: int | None = None   # index of the first column of published figures
 
+    def numeric(self, column: int) -> bool:
+        """A column of figures (right-aligned): every cell other than "-" starts with a digit."""
+        cells = [str(r[column]) for r in self.rows if str(r[column]) != "-"]
+        return column > 0 and all(c[:1].isdigit() for c in cells)
+
     def text(self) -> str:
         widths = [max(len(str(r[i])) for r in [self.headers] + self.rows)
                   for i in range(len(self.headers))]
+        right = [self.numeric(i) for i in range(len(self.headers))]
 
         def line(cells):
             out = []
             for i, (cell, width) in enumerate(zip(cells, widths)):
                 sep = " | " if self.first_published is not None and i == self.first_published else "  "
-                out.append(("" if i == 0 else sep) + (str(cell).ljust(width) if i == 0
-                                                        else str(cell).rjust(width)))
+                out.append(("" if i == 0 else sep) + (str(cell).rjust(width) if right[i]
+                                                        else str(cell).ljust(width)))
             return "".join(out).rstrip()
 
         rule = "-" * len(line(self.headers))
@@ -35,7 +41,9 @@ class Table:
 
     def html(self) -> str:
         def cls(i):
-            return ' class="pub"' if self.first_published is not None and i >= self.first_published else ""
+            names = (["pub"] if self.first_published is not None and i >= self.first_published
+                     else []) + ([] if self.numeric(i) else ["text"])
+            return f' class="{" ".join(names)}"' if names else ""
         head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(self.headers))
         body = "".join("<tr>" + "".join(f"<td{cls(i)}>{html.escape(str(c))}</td>"
                                         for i, c in enumerate(r)) + "</tr>" for r in self.rows)
@@ -50,9 +58,16 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if value < 10 ** digits else f"{value:,.0f}"
 
 
+def _having(systems: list[SystemResults], value) -> tuple[list[str], list[SystemResults]]:
+    """(benchmark keys, systems) for which value(ModelResult) is known somewhere."""
+    def known(s, k):
+        return k in s.models and value(s.models[k]) is not None
+    keys = [k for k in benchmark_order(systems) if any(known(s, k) for s in systems)]
+    return keys, [s for s in systems if any(known(s, k) for k in keys)]
+
+
 def latency_table(systems: list[SystemResults]) -> Table | None:
-    keys = [k for k in benchmark_order(systems)
-            if any(k in s.models and s.models[k].latency_ms for s in systems)]
+    keys, systems = _having(systems, lambda r: r.latency_ms)
     if not keys:
         return None
     def ours(s, k):
@@ -73,8 +88,7 @@ def latency_table(systems: list[SystemResults]) -> Table | None:
 
 
 def accuracy_table(systems: list[SystemResults]) -> Table | None:
-    keys = [k for k in benchmark_order(systems)
-            if any(k in s.models and s.models[k].accuracy is not None for s in systems)]
+    keys, systems = _having(systems, lambda r: r.accuracy)
     if not keys:
         return None
     rows = []
@@ -96,8 +110,7 @@ def accuracy_table(systems: list[SystemResults]) -> Table | None:
 
 
 def energy_table(systems: list[SystemResults]) -> Table | None:
-    keys = [k for k in benchmark_order(systems)
-            if any(k in s.models and s.models[k].energy_uj is not None for s in systems)]
+    keys, systems = _having(systems, lambda r: r.energy_uj)
     if not keys:
         return None
     stacks = [p for p in published.PUBLISHED if p.energy_uj]
@@ -112,7 +125,7 @@ def hostbench_table(systems: list[SystemResults]) -> Table | None:
     from tinybench.hostbench import summarize
     rows = [[s.name, r.model, scenario, record.get("backend", "?"), summarize(record)]
             for s in systems for r in s.models.values()
-            for scenario, record in sorted(r.hostbench.items())]
+            for scenario, record in r.hostbench_runs()]
     if not rows:
         return None
     return Table("Host CPU scenarios (tinybench hostbench)",
