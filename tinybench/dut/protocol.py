@@ -99,14 +99,23 @@ class DutClient:
         self.line_timeout = line_timeout
         self._pending = bytearray()
         self.bytes_sent = 0
-        self.exchange_seconds = 0.0   # time spent in command round trips (for the benchmarks)
+        self.seconds_by_command: dict[str, float] = {}   # round-trip time per command word
+
+    @property
+    def exchange_seconds(self) -> float:
+        """Time spent in command round trips, from sending to the last line of the answer."""
+        return sum(self.seconds_by_command.values())
+
+    def _account(self, text: str, started: float) -> None:
+        word = text.split(" ", 1)[0]
+        self.seconds_by_command[word] = self.seconds_by_command.get(word, 0.0) + \
+            time.monotonic() - started
 
     # -- the wire ---------------------------------------------------------------------------
     def _write(self, text: str) -> None:
         self.log(f"> {text}%")
         data = text.encode("ascii") + b"%"
-        self.port.write(data)
-        self.port.flush()
+        self.port.write(data)   # pyserial writes straight through: no flush (tcdrain) needed
         self.bytes_sent += len(data)
 
     def _read_line(self, deadline: float) -> str | None:
@@ -148,7 +157,7 @@ class DutClient:
         while True:
             line = self._read_line(time.monotonic() + per_line)
             if line is None:
-                self.exchange_seconds += time.monotonic() - started
+                self._account(text, started)
                 got = f" (got {len(lines)} line(s) first)" if lines else ""
                 raise DutTimeout(f"no answer to '{text}' within {per_line:.3g} s{got}")
             self.log(f"< {line}")
@@ -162,7 +171,7 @@ class DutClient:
                 refused = refused or line
             elif line.startswith("m-"):
                 lines.append(line)
-        self.exchange_seconds += time.monotonic() - started
+        self._account(text, started)
         if reset:
             raise DutReset(f"the DUT restarted (boot banner in the answer to '{text}')")
         if garbled:

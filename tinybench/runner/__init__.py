@@ -100,7 +100,8 @@ def run(options: RunOptions) -> RunResult:
                                     options.short_window)
         output.log(f"bytes sent {client.bytes_sent}, {client.exchange_seconds:.3f} s in exchanges")
         ctx.summary.update(benchmark=bench.id if bench else None, model=model, mode=options.mode,
-                           exchange_seconds=client.exchange_seconds)
+                           exchange_seconds=client.exchange_seconds,
+                           seconds_by_command=dict(client.seconds_by_command))
         path = output.finish(lines)
         return RunResult(path.parent, lines, ctx.summary)
     finally:
