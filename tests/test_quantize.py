@@ -211,6 +211,20 @@ def test_bad_array_calibration_is_a_user_error(tmp_path, make, message):
         quantize.calibration_inputs(benchmarks.get("vww01"), source, 5)
 
 
+def test_prepared_dataset_calibration(tmp_path):
+    """A prepared dataset gives the reference's calibration picks as float model inputs (ic01:
+    raw pixels 0..255 of test images), thinned evenly to the limit."""
+    from tinybench.data import prepare, synth
+    synth.synthesize("ic01", tmp_path / "raw", per_class=2, seed=0)
+    prepared = prepare.prepare("ic01", tmp_path / "raw", tmp_path / "prepared")
+    bench = benchmarks.get("ic01")
+    x = quantize.calibration_inputs(bench, tmp_path / "prepared", limit=5)
+    assert x.shape == (5, 32, 32, 3) and x.dtype == np.float32
+    test_images = prepared.x("test").reshape(len(prepared.x("test")), -1).astype(np.float32)
+    for row in x.reshape(5, -1):  # every input is one of the test images, unscaled
+        assert (test_images == row).all(axis=1).any()
+
+
 def test_eval_set_of_another_benchmark_is_a_user_error(tmp_path):
     folder = _write_eval_set(tmp_path, benchmarks.get("ic01"), 2)
     with pytest.raises(UserError, match="10 classes but kws01 has 12"):
@@ -261,6 +275,7 @@ def test_quantize_truncated_h5(cli, tmp_path, eval_sets, float_model_dir):
     assert "truncated or corrupt" in message
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras 3.15 saving under numpy 2
 def test_quantize_truncated_keras(cli, tmp_path, eval_sets):
     from tinybench import models
     path = tmp_path / "ad01.keras"

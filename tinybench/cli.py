@@ -72,8 +72,9 @@ def models_download(bench, source, out):
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
               help="The float model: a .keras file, an .h5 file or a SavedModel folder.")
 @click.option("--calibration", required=True, type=click.Path(path_type=Path),
-              help="An eval-set folder in the MLPerf format (.bin files + y_labels.csv) or a "
-                   ".npy/.npz of float model inputs.")
+              help="A prepared dataset folder (the reference's calibration picks), an eval-set "
+                   "folder in the MLPerf format (.bin files + y_labels.csv) or a .npy/.npz of "
+                   "float model inputs.")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="The int8 .tflite file to write.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
@@ -246,6 +247,32 @@ def hostbench(model, scenario, backend, out, system, duration, min_queries, thre
     folder, record = hb.run(model, scenario, backend, settings, out, system)
     click.echo((folder / "results.txt").read_text(), nl=False)
     click.echo(f"results: {folder}")
+
+
+@main.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for model.h, model.c and the report (report.txt, report.json).")
+@click.option("--name", help="Model name in model.h (default: the file name without .tflite).")
+@click.option("--check", "run_check", is_flag=True,
+              help="Build the C on this host and compare it, layer by layer, with the numpy "
+                   "golden model and tflite-micro on random inputs.")
+@click.option("--check-inputs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Random inputs for --check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def compile_command(model, out, name, run_check, check_inputs, as_json):
+    """Compile an int8 MODEL (.tflite) to C99 for the firmware: OUT/model.h and OUT/model.c."""
+    from tinybench.compiler import compile as compiler
+    compiled = compiler.compile_model(model, out, name=name)
+    click.echo(json.dumps(compiled.report, indent=2) if as_json
+               else compiler.format_report(compiled.report))
+    click.echo(f"wrote {out / 'model.h'} and {out / 'model.c'}", err=as_json)
+    if run_check:
+        result = compiler.check(model, count=check_inputs, compiled=compiled)
+        click.echo(result.format(), err=as_json)
+        if not result.ok:
+            raise UserError("the compiled C disagrees with tflite-micro (first disagreement shown "
+                            "above); this is a compiler bug: please report it with the model")
 
 
 @main.command("devices")

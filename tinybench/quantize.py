@@ -41,16 +41,23 @@ _PREDICT_BATCH = 64
 
 
 def calibration_inputs(bench: Benchmark, source: str | Path, limit: int) -> np.ndarray:
-    """Float model inputs, shaped (N, *input shape without batch), N <= limit, from an eval-set
-    folder in the MLPerf format or from a .npy / .npz file of float inputs."""
+    """Float model inputs, shaped (N, *input shape without batch), N <= limit, from a prepared
+    dataset folder (`tinybench datasets prepare`: the reference's calibration picks), an eval-set
+    folder in the MLPerf format, or a .npy / .npz file of float inputs."""
+    from tinybench.data import prepare
     source = Path(source)
     if not source.exists():
         raise UserError(f"{source}: no such file or folder")
     if source.is_dir():
         if not any(source.iterdir()):
-            raise UserError(f"{source}: the calibration folder is empty; give an eval-set folder "
-                            f"(.bin files and {evalset.LABELS_FILE}) or a .npy/.npz of inputs")
-        samples = _from_eval_set(bench, source, limit)
+            raise UserError(f"{source}: the calibration folder is empty; give a prepared dataset, "
+                            f"an eval-set folder (.bin files and {evalset.LABELS_FILE}) or a "
+                            f".npy/.npz of inputs")
+        if prepare.is_prepared(source):
+            samples = prepare.calibration_inputs(bench.id, source)
+            samples = samples[_evenly_spaced(len(samples), limit)]
+        else:
+            samples = _from_eval_set(bench, source, limit)
     elif source.suffix in (".npy", ".npz"):
         samples = _from_array_file(bench, source, limit)
     else:
