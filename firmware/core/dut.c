@@ -22,6 +22,63 @@ static int command_too_long; /* set when a command outgrew the buffer: its bytes
 static int8_t model_input[TB_INPUT_SIZE];
 static int8_t model_output[TB_OUTPUT_SIZE];
 
+#ifdef TB_LAYER_HOOK
+/* Per-layer timing (the `layers` command, a tinybench extension: docs/protocol-extensions.md).
+ * The model calls tb_layer_hook after each step; each step's time is the gap since the previous
+ * step ended (or since the inference began). Only built with -DTB_LAYER_HOOK: the clock reads
+ * cost time, so firmware for official runs leaves it out. */
+static uint32_t layer_us[TB_LAYER_COUNT];
+static uint32_t layer_mark_us;
+static int layers_timed; /* an inference has run since boot */
+
+void tb_layer_hook(int32_t layer, const void *output, int32_t output_bytes)
+{
+    const uint32_t now = board_time_us();
+    (void)output, (void)output_bytes;
+    if (layer >= 0 && layer < TB_LAYER_COUNT)
+        layer_us[layer] = now - layer_mark_us;
+    layer_mark_us = now;
+}
+
+static void invoke_model(void)
+{
+    layer_mark_us = board_time_us();
+    tb_model_invoke(model_input, model_output);
+    layers_timed = 1;
+}
+
+/* "CONV_2D#3" -> "CONV_2D": the operator name without the model's per-operator counter. */
+static void print_opcode(const char *name)
+{
+    for (; *name && *name != '#'; name++)
+        out_char(*name);
+}
+
+static void cmd_layers(int argc, char **argv)
+{
+    int32_t i;
+    (void)argc, (void)argv;
+    if (!layers_timed) {
+        out_line("e-[No inference has run yet]");
+        return;
+    }
+    for (i = 0; i < TB_LAYER_COUNT; i++) {
+        out_str("m-layer-");
+        out_i32(i);
+        out_char('-');
+        print_opcode(tb_layer_names[i]);
+        out_str("-us-");
+        out_u32(layer_us[i]);
+        out_end_line();
+    }
+}
+#else
+static void invoke_model(void)
+{
+    tb_model_invoke(model_input, model_output);
+}
+#endif
+
 static void timestamp(void)
 {
 #if TB_ENERGY_MODE
@@ -96,6 +153,9 @@ static void cmd_help(int argc, char **argv)
     out_line("db print    show the loaded bytes");
     out_line("infer N W   run W warmup inferences, then N timed ones (default N=1 W=10)");
     out_line("results     print the results of the last inference");
+#ifdef TB_LAYER_HOOK
+    out_line("layers      time of each layer in the last inference (us)");
+#endif
     out_line("help        this text");
 }
 
@@ -148,14 +208,14 @@ static void cmd_infer(int argc, char **argv)
     out_i32((int32_t)warmups);
     out_end_line();
     for (i = 0; i < warmups; i++)
-        tb_model_invoke(model_input, model_output);
+        invoke_model();
     out_line("m-warmup-done");
     out_str("m-infer-start-");
     out_i32((int32_t)iterations);
     out_end_line();
     timestamp();
     for (i = 0; i < iterations; i++)
-        tb_model_invoke(model_input, model_output);
+        invoke_model();
     timestamp();
     out_line("m-infer-done");
     bench_io_finish(model_output);
@@ -180,6 +240,9 @@ static const struct {
     {"db", cmd_db},
     {"infer", cmd_infer},
     {"results", cmd_results},
+#ifdef TB_LAYER_HOOK
+    {"layers", cmd_layers},
+#endif
 };
 
 static int is_space(char c)

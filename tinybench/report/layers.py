@@ -49,6 +49,17 @@ def parse_layer_lines(lines: list[str]) -> list[Layer]:
     return layers
 
 
+def collect(client, timeout: float | None = None) -> tuple[list[Layer], list[str]]:
+    """Ask a DUT (a tinybench.dut.protocol.DutClient, after an `infer`) for the per-layer times of
+    its last inference: (layers, the reply's lines). A DUT without the command raises DutRefused."""
+    lines = client.command(COMMAND, timeout)
+    try:
+        return parse_layer_lines(lines), lines
+    except ValueError as exc:
+        from tinybench.dut.protocol import DutGarbled
+        raise DutGarbled(f"the answer to '{COMMAND}': {exc}") from None
+
+
 def format_layer_line(layer: Layer) -> str:
     return f"m-layer-{layer.index}-{layer.opcode}-us-{layer.us}"
 
