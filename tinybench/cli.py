@@ -144,6 +144,7 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
         chunk_bytes=chunk_bytes, timeout=timeout)
     if board:
         from tinybench.dut.emulate import emulated_dut
+        click.echo(f"compiling {model} and building the {board} DUT ...", err=True)
         with emulated_dut(model, board, benchmark, build_dir) as dut:
             options.port = dut.port
             result = runner.run(options)
@@ -167,6 +168,7 @@ def emulate(model, board, benchmark, build_dir):
     programs; it runs until interrupted (Ctrl-C)."""
     from tinybench.dut.emulate import emulated_dut
     from tinybench.dut.host import wait_until_closed
+    click.echo(f"compiling {model} and building the {board} DUT ...", err=True)
     with emulated_dut(model, board, benchmark, build_dir) as dut:
         click.echo(dut.port)
         sys.stdout.flush()
