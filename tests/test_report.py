@@ -118,6 +118,37 @@ def test_runs_outside_the_rules_are_marked(tmp_path):
     assert "Run-rule errors" in text and "not valid for submission" in text
 
 
+def write_energy_run(model_dir, uj_per_inference, simulated):
+    """An energy/ folder through tinybench's energy writer: 5 windows of 11 s."""
+    from tinybench.energy.results import WindowEnergy, summary_lines
+    windows = [WindowEnergy(iterations=1000, elapsed=11.0,
+                            energy=uj_per_inference * 1e-6 * 1000 * (1 + 0.01 * i),
+                            start_index=0, end_index=11000) for i in range(5)]
+    energy = model_dir / "energy"
+    energy.mkdir(parents=True)
+    (energy / "log.txt").write_text("trials\n")
+    lines = summary_lines(windows, 5, benchmarks.MIN_WINDOW_SECONDS, simulated, "simulated"
+                          if simulated else "LPM01A")
+    (energy / "results.txt").write_text("".join(line + "\n" for line in lines))
+
+
+def test_energy_from_a_simulated_monitor_is_shown_but_marked(tmp_path):
+    sub = build_submission(tmp_path / "sub")
+    write_energy_run(sub / "closed/acme/results/host/kws", 500.0, simulated=True)
+    write_energy_run(sub / "closed/acme/results/host/ic", 2000.0, simulated=False)
+    text = make_report([sub], None).text
+    energy = text[text.index("Energy per inference"):]
+    kws_row = next(line for line in energy.splitlines() if line.startswith("kws01"))
+    ic_row = next(line for line in energy.splitlines() if line.startswith("ic01"))
+    assert "510 *" in kws_row          # the median window: 1.02 x 500 uJ, marked
+    assert "2040 " in ic_row and "2040 *" not in ic_row
+    assert "simulated" in text
+    from tinybench.report import check
+    errors = [str(f) for f in check.check(sub).errors]
+    assert any("kws/energy" in m and "power monitor was simulated" in m for m in errors)
+    assert not any("ic/energy" in m for m in errors)
+
+
 def test_host_scenarios_are_reported(tree, cli, tmp_path):
     root, _ = tree
     result = cli("report", root / "host", "--out", tmp_path / "r")

@@ -40,6 +40,7 @@ class ModelResult:
     throughput_valid: bool = False   # from the checker's line, with no run-rule error
     accuracy: float | None = None    # in the benchmark's quality metric (Top-1 % or AUC)
     energy_uj: float | None = None   # per inference
+    energy_valid: bool = False       # from the checker's line, with no run-rule error
     layers: list[Layer] | None = None
     hostbench: dict[str, dict] = field(default_factory=dict)  # scenario -> its results.json
     run_errors: list[str] = field(default_factory=list)       # "performance: ERROR 1 - ..."
@@ -95,6 +96,11 @@ def _read_test(result: ModelResult, test: str, folder: Path) -> None:
                 break
     elif test == "energy":
         result.energy_uj = formats.last_number(lines, formats.ENERGY, search=True)
+        result.energy_valid = (result.energy_uj is not None
+                               and not formats.run_rule_errors(lines))
+        if result.energy_uj is None:
+            result.energy_uj = formats.last_number(lines, formats.ENERGY_OUTSIDE_RULES,
+                                                   search=True)
     elif test == LAYERS_DIR:
         result.layers = read_layers(folder)
     elif test.startswith(HOSTBENCH_PREFIX):

@@ -52,6 +52,11 @@ class Table:
                 f"<tbody>{body}</tbody></table>{notes}")
 
 
+OUTSIDE_RULES_MARK = " *"
+OUTSIDE_RULES_NOTE = ("* from a run outside the run rules (see the run-rule errors): not valid "
+                      "for submission.")
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -74,15 +79,12 @@ def latency_table(systems: list[SystemResults]) -> Table | None:
         r = s.models.get(k)
         if r is None or not r.latency_ms:
             return "-"
-        return _fmt(r.latency_ms, 4) + ("" if r.throughput_valid else " *")
+        return _fmt(r.latency_ms, 4) + ("" if r.throughput_valid else OUTSIDE_RULES_MARK)
 
     headers = ["benchmark"] + [s.name for s in systems] + [p.stack for p in published.PUBLISHED]
     rows = [[k] + [ours(s, k) for s in systems]
             + [_fmt(p.latency_ms.get(k), 4) for p in published.PUBLISHED] for k in keys]
     notes = [f"Published figures: {published.BOARD}, from the MLPerf Tiny result repositories."]
-    if any("*" in cell for row in rows for cell in row):
-        notes.append("* from a run outside the run rules (see the run-rule errors): not valid "
-                     "for submission.")
     return Table("Latency per inference (ms; 1000 / median throughput), lower is better",
                  headers, rows, notes, first_published=1 + len(systems))
 
@@ -113,9 +115,15 @@ def energy_table(systems: list[SystemResults]) -> Table | None:
     keys, systems = _having(systems, lambda r: r.energy_uj)
     if not keys:
         return None
+    def ours(s, k):
+        r = s.models.get(k)
+        if r is None or r.energy_uj is None:
+            return "-"
+        return _fmt(r.energy_uj, 4) + ("" if r.energy_valid else OUTSIDE_RULES_MARK)
+
     stacks = [p for p in published.PUBLISHED if p.energy_uj]
     headers = ["benchmark"] + [s.name for s in systems] + [p.stack for p in stacks]
-    rows = [[k] + [_fmt(s.models[k].energy_uj if k in s.models else None, 4) for s in systems]
+    rows = [[k] + [ours(s, k) for s in systems]
             + [_fmt(p.energy_uj.get(k), 4) for p in stacks] for k in keys]
     return Table("Energy per inference (uJ; median of the trials), lower is better", headers,
                  rows, first_published=1 + len(systems))
@@ -161,4 +169,8 @@ def run_errors_table(systems: list[SystemResults]) -> Table | None:
 def all_tables(systems: list[SystemResults]) -> list[Table]:
     builders = (latency_table, accuracy_table, energy_table, layers_table, hostbench_table,
                 run_errors_table)
-    return [t for t in (b(systems) for b in builders) if t is not None]
+    tables = [t for t in (b(systems) for b in builders) if t is not None]
+    for t in tables:
+        if any(str(cell).endswith(OUTSIDE_RULES_MARK) for row in t.rows for cell in row):
+            t.notes.append(OUTSIDE_RULES_NOTE)
+    return tables
