@@ -61,8 +61,9 @@ def calibration_inputs(bench: Benchmark, source: str | Path, limit: int) -> np.n
     elif source.suffix in (".npy", ".npz"):
         samples = _from_array_file(bench, source, limit)
     else:
-        raise UserError(f"{source}: --calibration takes an eval-set folder (.bin files and "
-                        f"{evalset.LABELS_FILE}) or a .npy/.npz file of float model inputs")
+        raise UserError(f"{source}: --calibration takes a prepared dataset folder, an eval-set "
+                        f"folder (.bin files and {evalset.LABELS_FILE}) or a .npy/.npz file of "
+                        f"float model inputs")
     if len(samples) == 0:
         raise UserError(f"{source}: holds no calibration inputs")
     return samples
@@ -343,8 +344,11 @@ def quantize(bench_id: str, model_path: str | Path, calibration: str | Path, out
     data = convert(model, inputs, show_progress)
     graph = validate(data)
     match = agreement(bench, model, data, inputs, show_progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out, data)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(out, data)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the model ({exc.strerror or exc})") from None
 
     op_counts: dict[str, int] = {}
     for op in graph.operators:
