@@ -78,14 +78,23 @@ def models_download(bench, source, out):
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="The int8 .tflite file to write.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Calibration inputs to use, spread over the source (default: kws01 120, "
-                   "vww01 11, ic01 500, ad01 1000).")
+              help="Calibration inputs to use, spread over the source (default: as many as "
+                   "the reference calibrates with; fewer for ad01).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def quantize(bench, model_path, calibration, out, samples, as_json):
     """Post-training full-int8 quantization of a float model of BENCH."""
     from tinybench import quantize as quantizer
     summary = quantizer.quantize(_bench_arg(bench), model_path, calibration, out, samples)
     click.echo(json.dumps(summary, indent=2) if as_json else quantizer.format_summary(summary))
+
+
+def _default_chunk_bytes(interface: str | None) -> int:
+    """The official runner's `db` chunk: smaller through an interface board."""
+    if interface:
+        from tinybench.energy.interface_board import CHUNK_BYTES
+        return CHUNK_BYTES
+    from tinybench.dut.protocol import OFFICIAL_CHUNK_BYTES
+    return OFFICIAL_CHUNK_BYTES
 
 
 @main.command("run")
@@ -96,7 +105,7 @@ def quantize(bench, model_path, calibration, out, samples, as_json):
                    "against it.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
               help="The int8 .tflite model to emulate (with --emulate).")
-@click.option("--mode", required=True, type=click.Choice(["performance", "accuracy"]))
+@click.option("--mode", required=True, type=click.Choice(["performance", "accuracy", "energy"]))
 @click.option("--dataset", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="An eval set in the MLPerf format: .bin files and a y_labels.csv.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -113,26 +122,56 @@ def quantize(bench, model_path, calibration, out, samples, as_json):
 @click.option("--system", help="System name in the results tree (default: the emulated board, "
                                "or 'dut').")
 @click.option("--iterations", type=click.IntRange(min=1),
-              help="Performance: inferences per window (default: calibrated for >= 10 s).")
+              help="Performance, energy: inferences per window (default: calibrated for >= 10 s).")
 @click.option("--short-window", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Performance: windows of SECONDS instead of the rules' 10 s, for tests and "
-                   "quick looks; the results then say they are not valid for submission.")
+              help="Performance, energy: windows of SECONDS instead of the rules' 10 s, for tests "
+                   "and quick looks; the results then say they are not valid for submission.")
+@click.option("--power", metavar="MONITOR",
+              help="Energy: the power monitor: lpm01a[:PORT], joulescope, or a simulated one, "
+                   "lpm01a-sim or sim (only with --emulate; the default there is sim). "
+                   "Default: the one plugged in.")
+@click.option("--interface", metavar="PORT",
+              help="Energy: the interface board's serial port; the DUT is reached through it "
+                   "(default: the one plugged in, unless --port or --emulate is given).")
+@click.option("--voltage", type=click.FloatRange(1.8, 3.3), default=1.8, show_default=True,
+              help="Energy: volts the power monitor supplies to the DUT.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in the same folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
               show_default=True, help="Seconds to wait for each line of the DUT's answer.")
-@click.option("--chunk-bytes", type=click.IntRange(1, 38), default=31, show_default=True,
-              help="Bytes per `db` command (31 as the official runner sends).")
+@click.option("--chunk-bytes", type=click.IntRange(1, 38),
+              help="Bytes per `db` command (default as the official runner sends: 31, 26 "
+                   "through an interface board).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --emulate: where to compile and build (default: firmware/build/...).")
 def run_command(port, board, model, mode, dataset, out, benchmark, baud, division, submitter,
-                system, iterations, short_window, resume, overwrite, timeout, chunk_bytes,
-                build_dir):
+                system, iterations, short_window, power, interface, voltage, resume, overwrite,
+                timeout, chunk_bytes, build_dir):
     """Run the benchmark in MODE against a DUT on --port, or on an emulated one (--emulate host
-    --model MODEL.tflite), and write MLPerf Tiny results."""
+    --model MODEL.tflite), and write MLPerf Tiny results. Energy mode measures with a power
+    monitor (--power) and reaches a real DUT through an interface board (--interface)."""
     from tinybench import runner
-    if bool(port) == bool(board):
+    if port and board:
         raise UserError("give either --port PORT or --emulate host --model MODEL.tflite")
+    if mode != "energy" and (power or interface):
+        raise UserError("--power and --interface are for --mode energy")
+    if interface and (port or board):
+        raise UserError("--interface reaches the DUT through the interface board: leave out "
+                        "--port and --emulate")
+    if mode == "energy":
+        from tinybench.energy.monitors import parse_power
+        power = power or ("sim" if board else None)
+        if power and parse_power(power).simulated != bool(board):
+            raise UserError("a simulated power monitor needs the emulated DUT's reports of its "
+                            "pin and activity (--emulate host), and an emulated DUT draws no "
+                            "current a real monitor could measure: use --power sim or lpm01a-sim "
+                            "with --emulate, lpm01a or joulescope with a real board")
+    if not (port or board or interface):
+        from tinybench import devices
+        if mode == "energy":
+            interface = devices.pick_interface()
+        else:
+            port = devices.pick_port()
     if board and not model:
         raise UserError("--emulate needs --model MODEL.tflite")
     if model and not board:
@@ -141,13 +180,21 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
         port=port, mode=mode, dataset=dataset, out=out, baud=baud, benchmark=benchmark,
         division=division, submitter=submitter, system=system or board or "dut",
         iterations=iterations, short_window=short_window, resume=resume, overwrite=overwrite,
-        chunk_bytes=chunk_bytes, timeout=timeout)
+        chunk_bytes=chunk_bytes or _default_chunk_bytes(interface), timeout=timeout, power=power,
+        interface=interface, voltage=voltage)
     if board:
+        from contextlib import nullcontext
+
         from tinybench.dut.emulate import emulated_dut
         click.echo(f"compiling {model} and building the {board} DUT ...", err=True)
-        with emulated_dut(model, board, benchmark, build_dir) as dut:
+        energy = mode == "energy"
+        if energy:
+            from tinybench.runner.energy import open_session
+        with (open_session(power, board) if energy else nullcontext()) as session, \
+                emulated_dut(model, board, benchmark, build_dir, energy=energy,
+                             dut_arguments=session.dut_arguments if energy else ()) as dut:
             options.port = dut.port
-            result = runner.run(options)
+            result = runner.run(options, monitor=session)
     else:
         result = runner.run(options)
     for line in result.lines:
