@@ -100,7 +100,11 @@ def test_emulate_prints_the_port_and_its_dut_dies_with_it(official_model, tmp_pa
         with serial.Serial(port, 115200, timeout=2) as line:
             line.write(b"name%")
             assert line.read_until(b"m-ready\r\n") == b"m-name-dut-[unspecified]\r\nm-ready\r\n"
-        dut_pid = int(re.search(r"\(pid (\d+)\)", process.stderr.readline()).group(1))
+        note = ""
+        while "(pid" not in note:
+            note = process.stderr.readline()
+            assert note, "emulate said nothing about its DUT process"
+        dut_pid = int(re.search(r"\(pid (\d+)\)", note).group(1))
         process.send_signal(signal.SIGKILL)    # even a launcher killed outright takes it along
         process.wait(timeout=10)
         deadline = time.monotonic() + 5
