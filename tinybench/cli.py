@@ -166,12 +166,16 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
                             "pin and activity (--emulate host), and an emulated DUT draws no "
                             "current a real monitor could measure: use --power sim or lpm01a-sim "
                             "with --emulate, lpm01a or joulescope with a real board")
-    if not (port or board or interface):
+    if not (port or board or interface):   # the one board plugged in, found by USB id
         from tinybench import devices
-        if mode == "energy":
-            interface = devices.pick_interface()
-        else:
-            port = devices.pick_port()
+        try:
+            if mode == "energy":
+                interface = devices.pick_interface()
+            else:
+                port = devices.pick_port()
+        except UserError as exc:
+            raise UserError(f"give either --port PORT or --emulate host --model MODEL.tflite "
+                            f"({exc})") from None
     if board and not model:
         raise UserError("--emulate needs --model MODEL.tflite")
     if model and not board:

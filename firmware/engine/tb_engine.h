@@ -86,7 +86,6 @@ typedef struct {
 /* MEAN over adjacent axes: input viewed as [outer][count][inner], output as [outer][inner]. */
 typedef struct {
     int32_t outer, count, inner;
-    int32_t same_quantization;      /* 1: plain truncating average of the raw values */
     int32_t input_zero_point, output_zero_point;
     int32_t multiplier, shift;      /* input/output scale ratio with 1/count folded in */
 } tb_mean_params;

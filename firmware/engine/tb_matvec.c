@@ -4,13 +4,13 @@
  * input load serves four accumulators.
  *
  * The sums are exact integer sums, so every path below gives the same result; the portable C
- * path is the reference. Feature-specific paths (x86 SSE2 now, Cortex-M DSP later) change only
- * how the four dot products are computed.
+ * path is the reference (define TB_NO_SIMD to use it everywhere). Feature-specific paths (x86
+ * SSE2 now, Cortex-M DSP later) change only how the four dot products are computed.
  */
 #include "tb_engine.h"
 #include "tb_internal.h"
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(TB_NO_SIMD)
 #include <emmintrin.h>
 
 /* 16 int8 lanes -> two vectors of 8 int16 lanes (sign extended). */

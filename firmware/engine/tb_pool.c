@@ -77,15 +77,10 @@ void tb_mean_s8(const tb_mean_params *p, const int8_t *input, int8_t *output)
             for (k = 0; k < p->count; ++k) {
                 sum += in_o[k * p->inner + i];
             }
-            if (p->same_quantization) {
-                result = sum / p->count;   /* truncating average of the raw values */
-            } else {
-                const int32_t centered = sum - p->input_zero_point * p->count;
-                result = tb_multiply_by_quantized_multiplier(centered, p->multiplier, p->shift)
-                         + p->output_zero_point;
-                result = tb_clamp(result, -128, 127);
-            }
-            *output++ = (int8_t)result;
+            result = tb_multiply_by_quantized_multiplier(sum - p->input_zero_point * p->count,
+                                                         p->multiplier, p->shift)
+                     + p->output_zero_point;
+            *output++ = (int8_t)tb_clamp(result, -128, 127);
         }
     }
 }

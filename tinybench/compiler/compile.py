@@ -20,7 +20,7 @@ import numpy as np
 from tinybench import benchmarks
 from tinybench.compiler import emit_c, golden
 from tinybench.compiler.ir import Step
-from tinybench.compiler.lower import lower
+from tinybench.compiler.lower import int8_interface, lower
 from tinybench.errors import UserError
 from tinybench.tflite import Graph, read_graph
 
@@ -75,12 +75,13 @@ def make_plan(graph: Graph, steps: list[Step]):
 
 @dataclass
 class Compiled:
-    graph: Graph
+    graph: Graph                  # as compiled: int8 input and output (see lower.int8_interface)
     steps: list[Step]
     plan: object
     out_dir: Path
     name: str
     benchmark_id: str
+    float_interface: bool = False  # the .tflite's float32 QUANTIZE / DEQUANTIZE were left out
     report: dict = field(default_factory=dict)
 
 
@@ -88,7 +89,8 @@ def compile_model(model: str | Path, out_dir: str | Path, name: str | None = Non
                   measure: bool = True) -> Compiled:
     """Compile MODEL into out_dir/model.h + model.c (+ report.json, report.txt)."""
     model = Path(model)
-    graph = read_graph(model)
+    source = read_graph(model)
+    graph = int8_interface(source)
     steps = lower(graph)
     plan = make_plan(graph, steps)
     bench = benchmarks.match_model(graph.input.shape, graph.output.shape)
@@ -97,7 +99,8 @@ def compile_model(model: str | Path, out_dir: str | Path, name: str | None = Non
         raise UserError(f"--name {name!r}: use letters, digits, '_', '-' and '.' only")
     out_dir = Path(out_dir)
     emit_c.emit(graph, steps, plan, out_dir, name, bench.id if bench else "")
-    compiled = Compiled(graph, steps, plan, out_dir, name, bench.id if bench else "")
+    compiled = Compiled(graph, steps, plan, out_dir, name, bench.id if bench else "",
+                        float_interface=graph is not source)
     compiled.report = build_report(compiled, measure=measure)
     (out_dir / "report.json").write_text(json.dumps(compiled.report, indent=2) + "\n")
     (out_dir / "report.txt").write_text(format_report(compiled.report))
@@ -178,13 +181,16 @@ def build_report(c: Compiled, measure: bool = True) -> dict:
         "macs": sum(s.macs for s in steps),
         "weight_bytes": weight_bytes, "param_bytes": param_bytes,
         "arena_bytes": int(c.plan.arena_bytes),
+        "scratch_bytes": max((s.scratch_bytes for s in steps), default=0),
+        "float_interface_dropped": c.float_interface,
         "code_bytes": measured["code_bytes"] if measured else None,
         "stack_bytes": measured["stack_bytes"] if measured else None,
         "measured_with": measured["compiler"] if measured else None,
         "layers": layers,
     }
     report["flash_bytes"] = (weight_bytes + param_bytes + (report["code_bytes"] or 0))
-    report["peak_ram_bytes"] = report["arena_bytes"] + (report["stack_bytes"] or 0)
+    report["peak_ram_bytes"] = (report["arena_bytes"] + report["scratch_bytes"]
+                                + (report["stack_bytes"] or 0))
     return report
 
 
@@ -201,7 +207,10 @@ def format_report(r: dict) -> str:
         f"flash        {r['flash_bytes']:,} B = {r['weight_bytes']:,} B weights + "
         f"{r['param_bytes']:,} B layer parameters + {code}",
         f"peak RAM     {r['peak_ram_bytes']:,} B = {r['arena_bytes']:,} B activation arena + "
-        f"{stack}",
+        f"{r['scratch_bytes']:,} B kernel scratch + {stack}",
+        *(["interface    the model's float32 QUANTIZE / DEQUANTIZE are left to the caller: "
+           "tb_model_invoke takes and returns int8 (TB_INPUT_SCALE, TB_OUTPUT_SCALE)"]
+          if r["float_interface_dropped"] else []),
         "",
         f"{'#':>3}  {'op':<18} {'operator':>8}  {'output':<16} {'MACs':>11} {'weights B':>10} "
         f"{'params B':>9} {'act. B':>8}",
@@ -317,13 +326,15 @@ def build_host(model_dir: str | Path, exe: str | Path, layer_hook: bool = False,
     if not shutil.which(cc):
         raise UserError(f"{cc} not found: the host build needs a C compiler (apt-get install gcc)")
     model_dir, exe = Path(model_dir), Path(exe)
-    harness = exe.with_name(exe.name + "_harness.c")
-    harness.write_text(HARNESS)
-    cmd = [cc, *HOST_CFLAGS, *(extra_flags or []), f"-I{ENGINE_DIR}", f"-I{model_dir}",
-           *(["-DTB_LAYER_HOOK"] if layer_hook else []),
-           *[str(p) for p in sorted(ENGINE_DIR.glob("*.c"))], str(model_dir / "model.c"),
-           str(harness), "-o", str(exe)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="tb-harness-") as tmp:
+        # the harness stays out of model_dir: the firmware build compiles every .c found there
+        harness = Path(tmp) / "harness.c"
+        harness.write_text(HARNESS)
+        cmd = [cc, *HOST_CFLAGS, *(extra_flags or []), f"-I{ENGINE_DIR}", f"-I{model_dir}",
+               *(["-DTB_LAYER_HOOK"] if layer_hook else []),
+               *[str(p) for p in sorted(ENGINE_DIR.glob("*.c"))], str(model_dir / "model.c"),
+               str(harness), "-o", str(exe)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         raise UserError(f"the host build failed:\n{result.stderr.strip()}")
     return exe
@@ -379,13 +390,23 @@ def _difference(a: np.ndarray, b: np.ndarray) -> str:
     return f"{np.count_nonzero(diff)} of {diff.size} values differ, by up to {diff.max():g}"
 
 
+def tflm_input(model_input, graph: Graph, x: np.ndarray) -> np.ndarray:
+    """The int8 input as the .tflite takes it: a float32 interface gets values that its QUANTIZE
+    turns back into exactly x."""
+    if np.dtype(model_input.dtype) != np.float32:
+        return x
+    t = graph.input
+    return ((x.astype(np.float32) - np.float32(t.zero_point[0])) * np.float32(t.scale[0]))
+
+
 def tflm_layers(model: Path, graph: Graph, steps: list[Step], inputs: np.ndarray) -> list[dict]:
     """tflite-micro's value of every step output, per input."""
     from tinybench import tflm
     interp = tflm.interpreter(model, preserve_all_tensors=True)
+    source_input = read_graph(model).input
     result = []
     for x in inputs:
-        tflm.run(model, x, interp)
+        tflm.run(model, tflm_input(source_input, graph, x), interp)
         values = {}
         for s in steps:
             t = graph.tensor(s.outputs[0])
@@ -417,12 +438,15 @@ class CheckResult:
         return "\n".join(lines) + "\n"
 
 
-def check(model: str | Path, count: int = 3, seed: int = 0) -> CheckResult:
-    """Compile MODEL into a temporary folder and run `count` random inputs through the C build,
-    the golden model and tflite-micro; per layer "ok" up to the first disagreement."""
+def check(model: str | Path, count: int = 3, seed: int = 0,
+          compiled: Compiled | None = None) -> CheckResult:
+    """Run `count` random inputs through the host build of the compiled C (MODEL compiled into a
+    temporary folder unless `compiled` is given), the golden model and tflite-micro; per layer
+    "ok" up to the first disagreement."""
     model = Path(model)
     with tempfile.TemporaryDirectory(prefix="tb-check-") as tmp:
-        compiled = compile_model(model, Path(tmp) / "model", measure=False)
+        if compiled is None:
+            compiled = compile_model(model, Path(tmp) / "model", measure=False)
         graph, steps = compiled.graph, compiled.steps
         exe = build_host(compiled.out_dir, Path(tmp) / "harness", layer_hook=True)
         rng = np.random.default_rng(seed)

@@ -153,8 +153,6 @@ def max_pool_s8(p, x):
 
 def mean_s8(p, x):
     sums = x.reshape(p["outer"], p["count"], p["inner"]).astype(np.int64).sum(axis=1)
-    if p["same_quantization"]:
-        return c_div(sums, p["count"]).astype(np.int8)
     shifted = wrap32(sums - p["input_zero_point"] * p["count"])
     out = multiply_by_quantized_multiplier(shifted, p["multiplier"], p["shift"])
     out = out + p["output_zero_point"]

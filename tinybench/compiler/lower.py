@@ -382,15 +382,14 @@ def _mean(graph: Graph, op: Operator) -> Step:
     inner = int(np.prod(dims[axes[-1] + 1:], dtype=np.int64))
     if y.size != outer * inner:
         raise _fail(op, f"the output has {y.size} elements; {outer * inner} expected")
-    same = _scale(x) == _scale(y) and _zero_point(x) == _zero_point(y)
+    # The scale ratio with 1/count folded in, as tflite-micro derives it at run time (also when
+    # input and output share their quantization: measured, it then rounds rather than
+    # truncates). 31 + shift >= 0 because quantize_multiplier never returns a shift below -31.
     multiplier, shift = quantize_multiplier(_scale(x) / _scale(y))
-    if not same:
-        # TFLM folds 1/count into the multiplier at run time; done here once, the same way
-        # (31 + shift >= 0 because quantize_multiplier never returns a shift below -31).
-        extra = min(count.bit_length() - 1, 32, 31 + shift)
-        multiplier = int((multiplier << extra) // count)
-        shift -= extra
-    params = dict(outer=outer, count=count, inner=inner, same_quantization=int(same),
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    multiplier = int((multiplier << extra) // count)
+    shift -= extra
+    params = dict(outer=outer, count=count, inner=inner,
                   input_zero_point=_zero_point(x), output_zero_point=_zero_point(y),
                   multiplier=multiplier, shift=shift)
     return Step(op.index, op.opcode, "mean_s8", "tb_mean_params", params,
@@ -522,6 +521,35 @@ LOWERERS = {
 }
 
 
+def int8_interface(graph: Graph) -> Graph:
+    """The graph as the engine runs it: int8 in, int8 out.
+
+    A full-int8 model converted with a float32 interface starts with QUANTIZE (float32 -> int8)
+    and ends with DEQUANTIZE (int8 -> float32). Those two are left to the caller (the firmware
+    quantizes its input with TB_INPUT_SCALE / TB_INPUT_ZERO_POINT anyway), so the compiled model
+    keeps the int8 API. Anything else is returned unchanged."""
+    operators, inputs, outputs = list(graph.operators), list(graph.inputs), list(graph.outputs)
+
+    def consumers(t):
+        return [op for op in operators if t in op.inputs]
+
+    if len(inputs) == 1 and np.dtype(graph.tensor(inputs[0]).dtype) == np.float32:
+        users = consumers(inputs[0])
+        if (len(users) == 1 and users[0].opcode == "QUANTIZE"
+                and np.dtype(graph.tensor(users[0].outputs[0]).dtype) == np.int8):
+            operators.remove(users[0])
+            inputs = [users[0].outputs[0]]
+    if len(outputs) == 1 and np.dtype(graph.tensor(outputs[0]).dtype) == np.float32:
+        makers = [op for op in operators if outputs[0] in op.outputs]
+        if (len(makers) == 1 and makers[0].opcode == "DEQUANTIZE"
+                and np.dtype(graph.tensor(makers[0].inputs[0]).dtype) == np.int8):
+            operators.remove(makers[0])
+            outputs = [makers[0].inputs[0]]
+    if operators == graph.operators:
+        return graph
+    return Graph(graph.tensors, operators, inputs, outputs, graph.description)
+
+
 def _check_interface(graph: Graph) -> None:
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UserError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
@@ -529,9 +557,8 @@ def _check_interface(graph: Graph) -> None:
     for role, t in (("input", graph.input), ("output", graph.output)):
         if np.dtype(t.dtype) != np.int8:
             raise UserError(f"the model {role} ({t.name}) is {np.dtype(t.dtype).name}; tinybench "
-                            f"compiles full-int8 models (int8 input and output): quantize the "
-                            f"model first (post-training int8 quantization with int8 "
-                            f"inference input and output types)")
+                            f"compiles full-int8 models: quantize it first (`tinybench "
+                            f"quantize`, or post-training int8 quantization of every op)")
         if t.scale is None or t.per_channel:
             raise UserError(f"the model {role} ({t.name}) has no per-tensor quantization")
     if not graph.operators:
@@ -539,7 +566,8 @@ def _check_interface(graph: Graph) -> None:
 
 
 def lower(graph: Graph) -> list[Step]:
-    """One Step per operator, in graph order; UserError for anything the engine does not support."""
+    """One Step per operator, in graph order; UserError for anything the engine does not support.
+    (Pass int8_interface(graph) to accept models with a float32 interface.)"""
     _check_interface(graph)
     steps = []
     for op in graph.operators:
