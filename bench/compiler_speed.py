@@ -75,7 +75,7 @@ def main() -> int:
                 continue
             out = Path(tmp) / name
             compiled = compile_model(model, out, measure=False)
-            exe = build_host(out, out / "harness")
+            exe = build_host(out, Path(tmp) / f"{name}_harness")
             c_us = time_c(exe, args.seconds)
             tflm_us = time_tflm(model, args.seconds)
             worst = min(worst, tflm_us / c_us)
