@@ -24,9 +24,10 @@ BOARDS = ("host",)
 """Boards that can be emulated on this machine."""
 
 
-def default_build_dir(model: Path, board: str, benchmark: str | None) -> Path:
+def default_build_dir(model: Path, board: str, benchmark: str | None,
+                      energy: bool = False) -> Path:
     digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()[:10]
-    suffix = f"-{benchmark}" if benchmark else ""
+    suffix = (f"-{benchmark}" if benchmark else "") + ("-energy" if energy else "")
     return firmware.firmware_dir() / "build" / board / f"{Path(model).stem}-{digest}{suffix}"
 
 
@@ -45,26 +46,30 @@ def compile_into(model: Path, model_dir: Path) -> None:
 
 
 def build_for_model(model: Path, board: str = "host", benchmark: str | None = None,
-                    build_dir: Path | None = None) -> tuple[Path, firmware.ModelHeader]:
+                    build_dir: Path | None = None,
+                    energy: bool = False) -> tuple[Path, firmware.ModelHeader]:
     """Compile and build; returns (the DUT program, the model's header facts)."""
     model = Path(model)
     if board not in BOARDS:
         raise UserError(f"board {board!r} cannot be emulated here: choose one of {', '.join(BOARDS)}")
     if not model.is_file():
         raise UserError(f"{model}: no such model file")
-    build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark)
+    build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark, energy)
     model_dir = build_dir / "model"
     compile_into(model, model_dir)
     header = firmware.read_model_header(model_dir)
     firmware.conventions(header, benchmark)   # a clear error before make when sizes do not fit
-    program = firmware.build(model_dir, build_dir, board, benchmark)
+    program = firmware.build(model_dir, build_dir, board, benchmark, energy=energy)
     return program, header
 
 
 @contextmanager
 def emulated_dut(model: Path, board: str = "host", benchmark: str | None = None,
-                 build_dir: Path | None = None):
-    """A running emulated DUT for the model (a HostDut: .port, .stop(), .reset())."""
-    program, _ = build_for_model(model, board, benchmark, build_dir)
-    with HostDut(program) as dut:
+                 build_dir: Path | None = None, energy: bool = False,
+                 dut_arguments: tuple[str, ...] = ()):
+    """A running emulated DUT for the model (a HostDut: .port, .stop(), .reset()). energy: the
+    energy-mode firmware; dut_arguments: more for its command line (a simulated power monitor's
+    --signals FIFO)."""
+    program, _ = build_for_model(model, board, benchmark, build_dir, energy)
+    with HostDut(program, dut_arguments) as dut:
         yield dut

@@ -95,8 +95,9 @@ def db_buffer_bytes(header: ModelHeader, benchmark: str | None = None) -> int:
 
 
 def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str | None = None,
-          jobs: int = 2) -> Path:
-    """Build the firmware into build_dir with make; returns the program (host board) or image."""
+          jobs: int = 2, energy: bool = False) -> Path:
+    """Build the firmware into build_dir with make; returns the program (host board) or image.
+    energy: the energy-mode firmware (timestamps on the pin, the benchmark's energy baud rate)."""
     model_dir, build_dir = Path(model_dir).resolve(), Path(build_dir).resolve()
     header = read_model_header(model_dir)
     command = ["make", "-C", str(firmware_dir()), f"-j{jobs}", f"BOARD={board}",
@@ -104,6 +105,9 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
                f"DB_BUFFER_BYTES={db_buffer_bytes(header, benchmark)}"]
     if benchmark:
         command.append(f"BENCHMARK={benchmark}")
+    if energy:
+        bench = conventions(header, benchmark)
+        command += ["ENERGY=1"] + ([f"BAUD={bench.baud_energy}"] if bench else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:

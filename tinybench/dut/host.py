@@ -21,8 +21,9 @@ class HostDut:
             ...open dut.port with pyserial...
     """
 
-    def __init__(self, program: Path):
+    def __init__(self, program: Path, arguments: tuple[str, ...] = ()):
         self.program = Path(program)
+        self.arguments = list(arguments)    # more options, e.g. --signals FIFO
         self.process: subprocess.Popen | None = None
         self.port: str | None = None
 
@@ -30,7 +31,8 @@ class HostDut:
         if not self.program.is_file():
             raise UserError(f"{self.program}: no host DUT program here; build it first")
         # stdin stays a pipe from us: the DUT exits when it closes, so it never outlives us.
-        self.process = subprocess.Popen([str(self.program), "--pty", "--exit-with-stdin"],
+        self.process = subprocess.Popen([str(self.program), "--pty", "--exit-with-stdin",
+                                         *self.arguments],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
         ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT)

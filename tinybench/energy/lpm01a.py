@@ -299,7 +299,7 @@ class Lpm01a(PowerMonitor):
         volt = voltage_argument(voltage)
         self._drain_stale()
         self.command("htc")
-        self.board_id = self.command("powershield")
+        self.board_id = self.command("powershield").replace("PowerShield present", "").strip()
         self.firmware = self.command("version")
         self.simulated = "SIMULATED" in self.board_id.upper()
         self.log(f"lpm01a: board {self.board_id!r}, firmware {self.firmware!r}")
@@ -376,7 +376,9 @@ class Lpm01a(PowerMonitor):
             notes.append(f"{garbled} garbled line(s) in the data stream since acquisition start")
         if buffer_percent >= 50:
             notes.append(f"the board's buffer reached {buffer_percent}%: read the port faster")
-        label = f"LPM01A {self.board_id}".strip() + (" (SIMULATED)" if self.simulated else "")
+        label = f"LPM01A {self.board_id}".strip()
+        if self.simulated and "SIMULATED" not in label:
+            label += " (SIMULATED)"
         return Trace(samples=samples, sample_rate=self.sample_rate, events=events,
                      voltage=self.voltage, monitor=label, simulated=self.simulated, notes=notes)
 

@@ -43,6 +43,27 @@ def parse_power(text: str) -> PowerSpec:
     return PowerSpec(kind, port or None)
 
 
+class LogRelay:
+    """The log callback handed to a monitor before the run's log file exists: lines are kept
+    until a target is set, then passed on."""
+
+    def __init__(self):
+        self.target: Callable[[str], None] | None = None
+        self.kept: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        if self.target is None:
+            self.kept.append(line)
+        else:
+            self.target(line)
+
+    def to(self, target: Callable[[str], None]) -> None:
+        self.target = target
+        for line in self.kept:
+            target(line)
+        self.kept.clear()
+
+
 @dataclass
 class MonitorSession:
     """A monitor plus whatever runs behind it (a simulator, the DUT-signal reader)."""
@@ -50,6 +71,11 @@ class MonitorSession:
     spec: PowerSpec
     dut_arguments: list[str] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    log: LogRelay = field(default_factory=LogRelay)
+
+    @property
+    def simulated(self) -> bool:
+        return self.spec.simulated or self.monitor.simulated
 
     def close(self) -> None:
         try:
@@ -65,11 +91,11 @@ class MonitorSession:
         self.close()
 
 
-def open_monitor(power: str | None, board: str | None = None,
-                 log: Callable[[str], None] | None = None, **options) -> MonitorSession:
+def open_monitor(power: str | None, board: str | None = None, **options) -> MonitorSession:
     """The monitor --power names (found by USB id when None), not yet set up. `board` picks the
-    power profile of a simulated monitor. Options go to the monitor class (timeouts, faults)."""
-    log = log or (lambda line: None)
+    power profile of a simulated monitor. Options go to the monitor class (timeouts, faults).
+    The monitor logs through session.log: call session.log.to(callback) to receive its lines."""
+    log = LogRelay()
     if power is None:
         from tinybench import devices
         power = devices.pick_power()
@@ -80,10 +106,10 @@ def open_monitor(power: str | None, board: str | None = None,
         port = spec.port or devices.pick_power().partition(":")[2]
         if not port:
             raise UserError("the power monitor found is not an LPM01A: pass --power lpm01a:PORT")
-        return MonitorSession(Lpm01a(port, log=log, **options), spec)
+        return MonitorSession(Lpm01a(port, log=log, **options), spec, log=log)
     if spec.kind == "joulescope":
         from tinybench.energy.joulescope_monitor import Joulescope
-        return MonitorSession(Joulescope(log=log, **options), spec)
+        return MonitorSession(Joulescope(log=log, **options), spec, log=log)
 
     from tinybench.energy.dut_signals import DutSignals, require_fifo_support
     from tinybench.energy.power_model import PowerModel, profile_for_board
@@ -106,4 +132,4 @@ def open_monitor(power: str | None, board: str | None = None,
         for close in reversed(closers):
             close()
         raise
-    return MonitorSession(monitor, spec, signals.dut_arguments(), closers)
+    return MonitorSession(monitor, spec, signals.dut_arguments(), closers, log)

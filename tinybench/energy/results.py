@@ -67,9 +67,12 @@ def median_energy_uj(windows: list[WindowEnergy]) -> float:
 
 
 def summary_lines(windows: list[WindowEnergy], required_windows: int, min_seconds: float,
-                  simulated: bool, monitor: str) -> list[str]:
-    """The energy section of results.txt, in the official wording (the checker parses the
-    `Median energy cost is` line), with a simulated monitor called out in it."""
+                  simulated: bool, monitor: str, problems: list[str] = ()) -> list[str]:
+    """The energy section of results.txt in the official wording. The `Median energy cost is`
+    line the submission checker parses is written only for a valid run; otherwise the ERROR lines
+    say why, and the median is given in words the checker does not take (as performance mode
+    does). A simulated monitor makes a run invalid and is named in the lines. `problems`: more
+    reasons the run is invalid (a short window asked for, say)."""
     lines = ["Power Edition Output", f"Power monitor: {monitor}"]
     if simulated:
         lines.append("NOTE: SIMULATED power monitor: these figures come from a power model, "
@@ -82,22 +85,25 @@ def summary_lines(windows: list[WindowEnergy], required_windows: int, min_second
                   f"  Power         : {w.power * 1e3:5.4f} mW.",
                   f"  Total Energy  : {w.energy * 1e6:.3f} uJ",
                   f"  Energy/Inf    : {w.energy_per_inference * 1e6:.3f} uJ/inf"]
-    lines.append(SEPARATOR)
-    if windows:
-        lines.append(f"Median energy cost is {median_energy_uj(windows):5.4f} uJ/inf."
-                     + (" (SIMULATED)" if simulated else ""))
-    else:
-        lines.append("No energy window was measured.")
-    lines.append(SEPARATOR)
+    errors = [f"ERROR: Not valid for submission.  {p}" for p in problems]
     if simulated:
-        lines.append("ERROR: Not valid for submission.  The power monitor was simulated.")
+        errors.append("ERROR: Not valid for submission.  The power monitor was simulated.")
     if any(w.elapsed < min_seconds for w in windows):
-        lines.append(f"ERROR: Not valid for submission.  All inference times must be at least "
-                     f"{min_seconds:g} seconds.")
+        errors.append(f"ERROR: Not valid for submission.  All inference times must be at least "
+                      f"{min_seconds:g} seconds.")
     if len(windows) != required_windows:
-        lines.append(f"ERROR: Not valid for submission.  Energy mode must include exactly "
-                     f"{required_windows} measurements.")
-    return lines
+        errors.append(f"ERROR: Not valid for submission.  Energy mode must include exactly "
+                      f"{required_windows} measurements.")
+    lines.append(SEPARATOR)
+    if not windows:
+        lines.append("No energy window was measured.")
+    elif errors:
+        lines.append(f"Median energy cost of these windows: {median_energy_uj(windows):.4f} "
+                     f"uJ/inf." + (" (SIMULATED)" if simulated else ""))
+    else:
+        lines.append(f"Median energy cost is {median_energy_uj(windows):5.4f} uJ/inf.")
+    lines.append(SEPARATOR)
+    return lines + errors
 
 
 def trace_record(trace: Trace) -> dict:
@@ -128,7 +134,8 @@ def plot_window(trace: Trace, window: WindowEnergy | None, path: Path, title: st
                              f"{window.energy_per_inference * 1e6:.1f} uJ/inf")
         ax.set_xlabel("time (s)")
         ax.set_ylabel("power (mW)")
-        ax.set_title(title + ("  [SIMULATED monitor]" if trace.simulated else ""))
+        simulated = trace.simulated and "SIMULATED" not in title.upper()
+        ax.set_title(title + ("  [SIMULATED monitor]" if simulated else ""))
         ax.grid(True, alpha=0.4)
         ax.legend(loc="upper right")
         fig.tight_layout()

@@ -21,7 +21,7 @@ from tinybench.runner.context import RunContext
 from tinybench.runner.exchange import StepRunner, connect
 from tinybench.runner.output import RunOutput
 
-MODES = ("performance", "accuracy")
+MODES = ("performance", "accuracy", "energy")
 
 
 @dataclass
@@ -41,6 +41,9 @@ class RunOptions:
     overwrite: bool = False
     chunk_bytes: int = OFFICIAL_CHUNK_BYTES
     timeout: float = 5.0                # seconds to wait for each line of an answer
+    power: str | None = None            # energy: the --power monitor (default: the one plugged in)
+    interface: str | None = None        # energy: the interface board's port (else --port directly)
+    voltage: float | None = None        # energy: volts the monitor supplies (default 1.8)
 
 
 @dataclass
@@ -52,7 +55,7 @@ class RunResult:
 
 def _check(options: RunOptions) -> None:
     if options.mode not in MODES:
-        raise UserError(f"unknown mode {options.mode!r}: choose performance or accuracy")
+        raise UserError(f"unknown mode {options.mode!r}: choose performance, accuracy or energy")
     if options.iterations is not None and options.iterations < 1:
         raise UserError("--iterations must be at least 1")
     if options.short_window is not None and options.short_window <= 0:
@@ -62,7 +65,10 @@ def _check(options: RunOptions) -> None:
                         "80-character command buffer of the reference firmware)")
 
 
-def run(options: RunOptions) -> RunResult:
+def run(options: RunOptions, monitor=None) -> RunResult:
+    """Run one mode. Energy mode measures with `monitor` (an energy.monitors.MonitorSession the
+    caller opened, e.g. before starting an emulated DUT that reports to it), else with the one
+    options.power names, opened and closed here."""
     _check(options)
     entries = evalset.read_labels(options.dataset)
     early_log: list[str] = []
@@ -74,8 +80,19 @@ def run(options: RunOptions) -> RunResult:
         else:
             early_log.append(f"{datetime.now():%Y-%m-%d %H:%M:%S.%f} {line}")
 
-    handle, client, model = connect(options.port, options.baud, options.benchmark, log,
-                                    options.timeout)
+    session = None
+    port, baud, open_handle = options.port, options.baud, None
+    if options.mode == "energy":
+        from tinybench.runner import energy
+        session = energy.start_session(options, monitor, log)
+        port, baud, open_handle = energy.dut_line(options, log)
+    try:
+        handle, client, model = connect(port, baud, options.benchmark, log, options.timeout,
+                                        open_handle)
+    except BaseException:
+        if session is not None and monitor is None:
+            session.close()
+        raise
     try:
         bench = _benchmark(model, options.benchmark)
         division = options.division or ("closed" if bench and model == bench.id else "open")
@@ -95,6 +112,9 @@ def run(options: RunOptions) -> RunResult:
         ctx.steps = StepRunner(client, ctx.warn)
         if options.mode == "accuracy":
             lines = accuracy.run(ctx, options.dataset, entries)
+        elif options.mode == "energy":
+            lines = energy.run(ctx, options.dataset, entries, session, options.iterations,
+                               options.short_window)
         else:
             lines = performance.run(ctx, options.dataset, entries, options.iterations,
                                     options.short_window)
@@ -108,6 +128,8 @@ def run(options: RunOptions) -> RunResult:
         if output is not None:
             output.close()
         handle.close()
+        if session is not None and monitor is None:
+            session.close()
 
 
 def _benchmark(model: str, override: str | None) -> benchmarks.Benchmark | None:

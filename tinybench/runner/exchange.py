@@ -31,12 +31,13 @@ def candidate_bauds(baud: int | None, benchmark: str | None) -> list[int]:
 
 
 def connect(port: str, baud: int | None, benchmark: str | None, log: Callable[[str], None],
-            line_timeout: float):
-    """Open the port and identify the DUT. Returns (serial port, client, model string)."""
+            line_timeout: float, open_handle: Callable | None = None):
+    """Open the port and identify the DUT. Returns (serial port, client, model string).
+    open_handle(port, baud) replaces open_port (energy mode: the DUT behind an interface board)."""
     bauds = candidate_bauds(baud, benchmark)
     problems = []
     for rate in bauds:
-        handle = open_port(port, rate)
+        handle = (open_handle or open_port)(port, rate)
         client = DutClient(handle, log=log, line_timeout=line_timeout)
         log(f"connected to {port} at {rate} baud")
         for attempt in range(2):   # a second try clears bytes a wrong baud rate left behind

@@ -3,6 +3,13 @@
  *
  *   dut --pty [--exit-with-stdin]    print /dev/pts/N, then serve on it
  *   dut --stdio                      serve on stdin/stdout; exit at end of input
+ *   ... --signals PATH               report to a simulated power monitor (below)
+ *
+ * A real board in energy mode pulls its timestamp pin low and draws current while it works; this
+ * one has neither, so with --signals it writes both to the FIFO at PATH, one line per change:
+ * "ts <ns>" for a timestamp pulse, "busy <ns>" / "idle <ns>" when it starts / stops working on
+ * received bytes, <ns> being CLOCK_MONOTONIC in nanoseconds (the reader is
+ * tinybench/energy/dut_signals.py, which must have the FIFO open before the DUT starts).
  *
  * With --exit-with-stdin the pty server also exits when its stdin reaches end of file, so that a
  * launcher that dies cannot leave it running. SIGUSR1 resets the emulated board: it forgets its
@@ -23,6 +30,7 @@
 #include "dut.h"
 
 static int out_fd = STDOUT_FILENO;
+static int signals_fd = -1;
 static volatile sig_atomic_t reset_requested;
 
 static void request_reset(int signal_number)
@@ -51,6 +59,52 @@ uint32_t board_time_us(void)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint32_t)((now.tv_sec - start_time.tv_sec) * 1000000LL +
                       (now.tv_nsec - start_time.tv_nsec) / 1000);
+}
+
+/* One report on the --signals FIFO. A report is far shorter than PIPE_BUF, so it is written
+ * whole; if the reader has gone, reporting stops (SIGPIPE is ignored). */
+static void report_signal(const char *kind)
+{
+    char line[48];
+    struct timespec now;
+    int length;
+    if (signals_fd < 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    length = snprintf(line, sizeof line, "%s %lld\n", kind,
+                      (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+    for (;;) {
+        const ssize_t n = write(signals_fd, line, (size_t)length);
+        if (n == length)
+            return;
+        if (n < 0 && errno == EINTR)
+            continue;
+        close(signals_fd);
+        signals_fd = -1;
+        return;
+    }
+}
+
+#if TB_ENERGY_MODE
+void board_timestamp_pin(void)
+{
+    report_signal("ts");
+}
+#endif
+
+/* Open the --signals FIFO without waiting for a reader (there must be one already), then make
+ * writes blocking, so that a report is delayed rather than lost when the reader lags. */
+static int open_signals(const char *path)
+{
+    const int fd = open(path, O_WRONLY | O_NONBLOCK);
+    if (fd < 0) {
+        fprintf(stderr, "dut: cannot open --signals %s: %s (the power monitor must open it first)\n",
+                path, strerror(errno));
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);
+    return fd;
 }
 
 /* Open a pseudo-terminal pair in raw mode. The slave side stays open here too, so that the host
@@ -111,15 +165,18 @@ static void serve(int in_fd, int watch_stdin)
                 continue;
             if (n <= 0)
                 return;
+            report_signal("busy");
             for (i = 0; i < n; i++)
                 dut_receive_char(buffer[i]);
+            report_signal("idle");
         }
     }
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: dut --pty [--exit-with-stdin] | dut --stdio\n");
+    fprintf(stderr, "usage: dut --pty [--exit-with-stdin] [--signals FIFO] | "
+                    "dut --stdio [--signals FIFO]\n");
     return 2;
 }
 
@@ -138,6 +195,11 @@ int main(int argc, char **argv)
             use_stdio = 1;
         else if (strcmp(argv[i], "--exit-with-stdin") == 0)
             exit_with_stdin = 1;
+        else if (strcmp(argv[i], "--signals") == 0 && i + 1 < argc) {
+            signals_fd = open_signals(argv[++i]);
+            if (signals_fd < 0)
+                return 1;
+        }
         else
             return usage();
     }
