@@ -195,9 +195,10 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 # The DUT profile line every reference firmware prints before m-model-[...].
 PROFILE_STRING = "ULPMark for tinyML Firmware V0.0.1"
-# Performance windows the run rules ask for, and the minimum length of each.
+# Performance (and energy) windows the run rules ask for, and the minimum length of each.
 PERFORMANCE_WINDOWS = 5
 MIN_WINDOW_SECONDS = 10.0
+MIN_WINDOW_INFERENCES = 10
 
 
 def get(benchmark_id: str) -> Benchmark:

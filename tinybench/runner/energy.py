@@ -18,7 +18,8 @@ import math
 import time
 from pathlib import Path
 
-from tinybench.benchmarks import BENCHMARKS, MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
+from tinybench.benchmarks import (BENCHMARKS, MIN_WINDOW_INFERENCES, MIN_WINDOW_SECONDS,
+                                  PERFORMANCE_WINDOWS)
 from tinybench.data import evalset
 from tinybench.dut.protocol import DutClient, DutGarbled, parse_results
 from tinybench.energy import results as energy_results
@@ -128,7 +129,7 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry], sessio
         elif ctx.output.steps:   # resuming: keep the count of the windows already run
             count = ctx.output.steps[-1]["infer"]["iterations"]
         else:
-            count = max(performance.MIN_WINDOW_INFERENCES,
+            count = max(MIN_WINDOW_INFERENCES,
                         math.ceil(window_seconds * performance.WINDOW_MARGIN / per_inference))
         with progress_bar(total=ENERGY_WINDOWS, initial=len(done), desc=f"{ctx.name} energy",
                           unit="window") as bar:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from tinybench.benchmarks import MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
+from tinybench.benchmarks import MIN_WINDOW_INFERENCES, MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
 from tinybench.data import evalset
 from tinybench.progress import progress_bar
 from tinybench.runner import scoring
 from tinybench.runner.context import RunContext
 from tinybench.runner.output import results_prefix
 
-MIN_WINDOW_INFERENCES = 10
-"""Run rules: every performance window holds at least this many timed inferences."""
 DEFAULT_WARMUPS = 10
 """Warmups for a model that is none of the four (the reference firmware's default)."""
 WINDOW_MARGIN = 1.2          # aim this far above the minimum window length
