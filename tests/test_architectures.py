@@ -28,7 +28,7 @@ def structure(graph) -> list[tuple]:
     return rows
 
 
-def _as_if_trained(model, rng) -> None:
+def as_if_trained(model, rng) -> None:
     """Give an untrained model non-trivial weights: with all-zero biases the converter drops the
     bias operand of FULLY_CONNECTED, which a trained model always has."""
     for variable in model.weights:
@@ -49,7 +49,7 @@ def quantized_architecture():
         if bench_id not in cache:
             rng = np.random.default_rng(7)
             model = models.build(bench_id)
-            _as_if_trained(model, rng)
+            as_if_trained(model, rng)
             shape = benchmarks.get(bench_id).input_shape[1:]
             samples = rng.uniform(0.0, 1.0, (CALIBRATION_SAMPLES,) + shape).astype(np.float32)
             cache[bench_id] = read_graph(quantize.convert(model, samples, show_progress=False))

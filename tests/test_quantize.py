@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_architectures import structure
+from test_architectures import as_if_trained, structure
 from tinybench import benchmarks, quantize, tflm
 from tinybench.data import evalset
 from tinybench.errors import UserError
@@ -118,6 +118,25 @@ def test_int8_model_follows_the_float_model(bench_id, quantized_official):
         assert 0 < agreement["max_probability_difference"] < 0.25
     text = quantize.format_summary(summary)
     assert f"benchmark    {bench_id}" in text and "float/int8" in text
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras 3.15 saving under numpy 2
+def test_trained_keras_model_and_npy_calibration(cli, tmp_path, official_model):
+    """The hand-off from training: a .keras model with a free batch dimension and a .npy of
+    calibration inputs quantize to the official structure."""
+    from tinybench import models
+    rng = np.random.default_rng(5)
+    model = models.build("ad01", batch_size=None)
+    as_if_trained(model, rng)
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "calibration.npy", rng.normal(-30, 10, (20, 640)).astype(np.float32))
+    out = tmp_path / "model_int8.tflite"
+    result = cli("quantize", "ad01", "--model", tmp_path / "model.keras", "--calibration",
+                 tmp_path / "calibration.npy", "--out", out, "--samples", 8)
+    assert result.exit_code == 0, result.output
+    assert "(8 calibration vectors)" in result.stdout
+    assert structure(read_graph(out)) == structure(read_graph(official_model("ad01")))
 
 
 def test_float_tflite_fails_full_int8_validation(float_model_dir):
