@@ -124,3 +124,41 @@ def test_cli_refuses_monitors_that_cannot_measure_the_dut(cli, tmp_path):
     result = cli("run", "--port", "/dev/null", "--mode", "performance", "--power", "sim",
                  "--dataset", tmp_path, "--out", tmp_path)
     assert result.exit_code == 1 and "are for --mode energy" in result.output
+
+
+def test_a_window_that_lost_data_is_measured_again_and_a_run_resumes(energy_program, tmp_path):
+    """Traces that lost data are never measured: the window is run again; after three failures
+    the run stops with the completed windows kept, and --resume finishes it."""
+    from tinybench.energy.monitor import DataLost
+
+    dataset = kws_eval_set(tmp_path / "eval")
+    options = RunOptions(port=None, mode="energy", dataset=dataset, out=tmp_path / "out",
+                         system="host", short_window=SHORT_WINDOW, power="sim")
+    folder = tmp_path / "out" / "closed" / "tinybench" / "results" / "host" / "kws" / "energy"
+    with open_session("sim") as session, HostDut(energy_program, session.dut_arguments) as dut:
+        options.port = dut.port
+        real_stop, calls = session.monitor.stop, []
+
+        def flaky_stop():      # the 2nd trace, and the 4th to 6th (all of window 3), lose data
+            calls.append(1)
+            trace = real_stop()
+            if len(calls) in (2, 4, 5, 6):
+                raise DataLost("test: sample lines lost")
+            return trace
+        session.monitor.stop = flaky_stop
+        with pytest.raises(UserError, match="energy window 3 could not be measured 3 times"):
+            run(options, monitor=session)
+        kept = [json.loads(line)["step"] for line in
+                (folder / "journal.jsonl").read_text().splitlines()[1:]]
+        assert [s["window"] for s in kept] == [1, 2]
+        assert not (folder / "results.txt").exists()
+        assert "energy window 2: test: sample lines lost; measuring it again" in \
+            (folder / "log.txt").read_text()
+
+        session.monitor.stop = real_stop
+        options.resume = True
+        result = run(options, monitor=session)
+    steps = json.loads((folder / "results.json").read_text())
+    assert [s["window"] for s in steps] == [1, 2, 3, 4, 5]
+    assert [s["energy"] for s in steps[:2]] == [s["energy"] for s in kept]
+    assert result.summary["windows"] == 5

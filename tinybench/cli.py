@@ -133,8 +133,9 @@ def _default_chunk_bytes(interface: str | None) -> int:
 @click.option("--interface", metavar="PORT",
               help="Energy: the interface board's serial port; the DUT is reached through it "
                    "(default: the one plugged in, unless --port or --emulate is given).")
-@click.option("--voltage", type=click.FloatRange(1.8, 3.3), default=1.8, show_default=True,
-              help="Energy: volts the power monitor supplies to the DUT.")
+@click.option("--voltage", type=float,
+              help="Energy: volts the power monitor supplies to the DUT (default: 1.8, the "
+                   "official setting).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in the same folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
@@ -336,6 +337,116 @@ def devices_command(as_json):
     found = devices.scan()
     click.echo(json.dumps(devices.as_dicts(found), indent=2) if as_json
                else devices.format_table(found))
+
+
+@main.group()
+def datasets():
+    """The benchmarks' datasets: download, prepare, synthesize, export eval sets."""
+
+
+@datasets.command("download")
+@click.argument("bench")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Unpack here (default: datasets/BENCH/source).")
+@click.option("--downloads", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("datasets/downloads"), show_default=True,
+              help="Keep the archives here.")
+@click.option("--from", "source", type=click.Path(file_okay=False, path_type=Path),
+              help="Copy the archives from this folder instead of downloading them.")
+def datasets_download(bench, out, downloads, source):
+    """Fetch BENCH's official dataset archives, check them and unpack them (resumes a broken
+    download)."""
+    from tinybench.data import sources
+    bench = _bench_arg(bench)
+    dest = sources.obtain(bench, out or Path("datasets") / bench / "source", downloads, source)
+    click.echo(f"{dest}  (checked and unpacked; next: tinybench datasets prepare {bench} "
+               f"--source {dest})")
+
+
+@datasets.command("prepare")
+@click.argument("bench")
+@click.option("--source", required=True, type=click.Path(path_type=Path),
+              help="The raw dataset folder, in its published layout.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the prepared arrays here (default: datasets/BENCH/prepared).")
+@click.option("--seed", default=0, show_default=True, help="Seed of kws01's noise augmentation.")
+def datasets_prepare(bench, source, out, seed):
+    """Features and labels of every split of BENCH's dataset, ready for training and export."""
+    from tinybench.data import prepare
+    bench = _bench_arg(bench)
+    prepared = prepare.prepare(bench, source, out or Path("datasets") / bench / "prepared", seed)
+    counts = ", ".join(f"{split} {n}" for split, n in prepared.meta["splits"].items())
+    click.echo(f"{prepared.folder}  ({counts})")
+
+
+@datasets.command("synth")
+@click.argument("bench")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--per-class", type=int, help="Training examples per class (ad01: per machine).")
+@click.option("--seed", default=0, show_default=True)
+def datasets_synth(bench, out, per_class, seed):
+    """A synthetic, learnable dataset for BENCH in the real dataset's on-disk format."""
+    from tinybench.data import synth
+    bench = _bench_arg(bench)
+    click.echo(f"{synth.synthesize(bench, out, per_class, seed)}  (prepare it with: tinybench "
+               f"datasets prepare {bench} --source {out})")
+
+
+@datasets.command("export-eval")
+@click.argument("bench")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path),
+              help="A prepared dataset (default: datasets/BENCH/prepared).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", type=int, help="Inputs to export (default: the official count).")
+@click.option("--select", type=click.Path(dir_okay=False, path_type=Path),
+              help="Export exactly the files this y_labels.csv lists (e.g. the official list).")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+              help="kws01: take the input scale and zero point from this int8 .tflite "
+                   "(default: the official model's).")
+def datasets_export_eval(bench, data, out, count, select, model):
+    """Write an MLPerf Tiny eval set (.bin files and y_labels.csv) for BENCH."""
+    from tinybench.data import export
+    bench = _bench_arg(bench)
+    scale = zero_point = None
+    if model is not None:
+        from tinybench.tflite import read_graph
+        tensor = read_graph(model).input
+        scale, zero_point = float(tensor.scale[0]), int(tensor.zero_point[0])
+    labels = export.export_eval(bench, data or Path("datasets") / bench / "prepared", out, count,
+                                select, scale, zero_point)
+    click.echo(f"{labels}  ({sum(1 for _ in open(labels))} inputs)")
+
+
+@main.command()
+@click.argument("bench")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Training config (default: models/BENCH.yaml).")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path),
+              help="A prepared (or raw) dataset folder (default: datasets/BENCH/prepared).")
+@click.option("--synthetic", is_flag=True, help="Train on a synthetic set written to OUT/synthetic.")
+@click.option("--per-class", type=int, help="--synthetic: examples per class.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Checkpoints, history and the model (default: runs/BENCH/train).")
+@click.option("--quick", is_flag=True, help="Apply the config's quick: settings (short run, small data).")
+@click.option("--epochs", type=int, help="Override the config's epoch limit.")
+@click.option("--batch-size", type=int, help="Override the config's batch size.")
+@click.option("--max-steps", type=int, help="Stop after this many training steps (resumable).")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]),
+              default="default", show_default=True, help="tf.distribute strategy.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--fresh", is_flag=True, help="Discard a previous run in OUT instead of resuming it.")
+def train(bench, config_path, data, synthetic, per_class, out, quick, epochs, batch_size,
+          max_steps, strategy, seed, fresh):
+    """Train BENCH's reference architecture until the quality target or the epoch limit; reports
+    time-to-target and resumes from OUT's checkpoint."""
+    from tinybench import train as trainer
+    bench = _bench_arg(bench)
+    out = out or Path("runs") / bench / "train"
+    summary = trainer.train(bench, out, data=data, synthetic=synthetic, config_path=config_path,
+                            epochs=epochs, max_steps=max_steps, strategy=strategy, seed=seed,
+                            per_class=per_class, quick=quick, batch_size=batch_size, fresh=fresh,
+                            log=lambda text: click.echo(text, err=True))
+    click.echo(trainer.format_summary(summary, out))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def run(options: RunOptions, monitor=None) -> RunResult:
         header = dict(model=model, benchmark=bench.id if bench else None, mode=options.mode,
                       dataset=str(Path(options.dataset).resolve()),
                       iterations=options.iterations, short_window=options.short_window)
+        if options.mode == "energy":     # a resumed run must keep its power monitor
+            header["power"] = session.spec.kind
         output.open(header, options.resume, options.overwrite, early_log)
         if bench and entries[0].num_classes != bench.num_classes:
             raise UserError(f"{options.dataset}: the label file has {entries[0].num_classes} "
