@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybench import benchmarks
-from tinybench.compiler import emit_c, golden
+from tinybench.compiler import emit_c, golden, planner
 from tinybench.compiler.ir import Step
 from tinybench.compiler.lower import int8_interface, lower
 from tinybench.errors import UserError
@@ -33,38 +33,8 @@ _CORTEX_M4 = ("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=h
 _HOST = ("gcc", [], "size", "host")
 
 
-# ----------------------------------------------------------------------------------------------
-# memory plan
-
-@dataclass
-class SeparatePlan:
-    """Every activation tensor in a slot of its own: the fallback while no planner is present."""
-    offsets: dict[int, int]
-    arena_bytes: int
-
-
-def activation_tensors(graph: Graph, steps: list[Step]) -> list[int]:
-    seen = [graph.inputs[0]]
-    for s in steps:
-        for t in s.inputs + s.outputs:
-            if t not in seen:
-                seen.append(t)
-    return seen
-
-
-def separate_plan(graph: Graph, steps: list[Step]) -> SeparatePlan:
-    offsets, end = {}, 0
-    for t in activation_tensors(graph, steps):
-        offsets[t] = end
-        end += -(-graph.tensor(t).nbytes // 16) * 16
-    return SeparatePlan(offsets, end)
-
-
-def make_plan(graph: Graph, steps: list[Step]):
-    try:
-        from tinybench.compiler import planner
-    except ImportError:
-        return separate_plan(graph, steps)
+def make_plan(graph: Graph, steps: list[Step]) -> planner.Plan:
+    """The static arena layout (planner.py), verified byte by byte before any C is written."""
     plan = planner.plan(graph, steps)
     planner.verify(graph, steps, plan)
     return plan
@@ -77,7 +47,7 @@ def make_plan(graph: Graph, steps: list[Step]):
 class Compiled:
     graph: Graph                  # as compiled: int8 input and output (see lower.int8_interface)
     steps: list[Step]
-    plan: object
+    plan: planner.Plan
     out_dir: Path
     name: str
     benchmark_id: str
@@ -98,7 +68,8 @@ def compile_model(model: str | Path, out_dir: str | Path, name: str | None = Non
     if not re.fullmatch(r"[\w.\-]+", name):
         raise UserError(f"--name {name!r}: use letters, digits, '_', '-' and '.' only")
     out_dir = Path(out_dir)
-    emit_c.emit(graph, steps, plan, out_dir, name, bench.id if bench else "")
+    emit_c.emit(graph, steps, plan, out_dir, name, bench.id if bench else "",
+                float_interface=graph is not source)
     compiled = Compiled(graph, steps, plan, out_dir, name, bench.id if bench else "",
                         float_interface=graph is not source)
     compiled.report = build_report(compiled, measure=measure)

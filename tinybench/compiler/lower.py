@@ -174,11 +174,11 @@ def _bias(graph, op, position, channels) -> int:
 
 
 def _channel_multipliers(op, input_scale: float, w: Tensor, output_scale: float, channels: int,
-                         channel_axis: int):
+                         channel_axis: int, symmetric: bool = True):
     """Per-channel (or per-tensor) requantization: input * filter scale / output scale, in double.
 
     Returns (per_channel flag, multipliers int32 array, shifts int32 array)."""
-    if np.any(w.zero_point != 0):
+    if symmetric and np.any(w.zero_point != 0):
         raise _fail(op, "the weights have a nonzero zero point; symmetric int8 weights are supported")
     scales = w.scale
     if len(scales) > 1:
@@ -306,14 +306,11 @@ def _fully_connected(graph: Graph, op: Operator) -> Step:
     batches = x.size // in_depth
     if y.size != batches * out_depth:
         raise _fail(op, f"the output has {y.size} elements; {batches} x {out_depth} expected")
-    filter_offset = 0
-    if len(w.scale) == 1:
-        filter_offset = -int(w.zero_point[0])
-        w_zero = Tensor(w.index, w.name, w.shape, w.dtype, w.scale, np.zeros(1, np.int64))
-        per_channel, mult, shift = _channel_multipliers(op, _scale(x), w_zero, _scale(y),
-                                                        out_depth, 0)
-    else:
-        per_channel, mult, shift = _channel_multipliers(op, _scale(x), w, _scale(y), out_depth, 0)
+    # per-tensor dense weights may have a zero point (tflite-micro applies it); per-channel may not
+    per_tensor = len(w.scale) == 1
+    filter_offset = -int(w.zero_point[0]) if per_tensor else 0
+    per_channel, mult, shift = _channel_multipliers(op, _scale(x), w, _scale(y), out_depth, 0,
+                                                    symmetric=not per_tensor)
     act_min, act_max = _activation(op, y)
     bias = _folded_bias(op, graph, _bias(graph, op, 2, out_depth), w.data, -_zero_point(x),
                         filter_offset)
