@@ -100,7 +100,7 @@ def _default_chunk_bytes(interface: str | None) -> int:
 @main.command("run")
 @click.option("--port", help="The DUT's serial port: a device path (/dev/ttyACM0) or a pyserial "
                              "URL (socket://HOST:PORT).")
-@click.option("--emulate", "board", type=click.Choice(["host"]),
+@click.option("--emulate", "board", type=click.Choice(["host", "qemu"]),
               help="Compile --model, build and start an emulated DUT on this board, and run "
                    "against it.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
@@ -191,6 +191,7 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
         from contextlib import nullcontext
 
         from tinybench.dut.emulate import emulated_dut
+        from tinybench.tflite import read_graph, total_macs
         click.echo(f"compiling {model} and building the {board} DUT ...", err=True)
         energy = mode == "energy"
         if energy:
@@ -199,6 +200,8 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
                 emulated_dut(model, board, benchmark, build_dir, energy=energy,
                              dut_arguments=session.dut_arguments if energy else ()) as dut:
             options.port = dut.port
+            options.instructions_per_us = dut.instructions_per_us
+            options.model_macs = total_macs(read_graph(model))
             result = runner.run(options, monitor=session)
     else:
         result = runner.run(options)
@@ -210,7 +213,7 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
 @main.command()
 @click.option("--model", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The int8 .tflite model the emulated DUT runs.")
-@click.option("--board", type=click.Choice(["host"]), default="host", show_default=True)
+@click.option("--board", type=click.Choice(["host", "qemu"]), default="host", show_default=True)
 @click.option("--benchmark", type=click.Choice(BENCH_IDS),
               help="Follow this benchmark's conventions (default: what the model is).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from tinybench.dut import firmware
 from tinybench.dut.host import HostDut
+from tinybench.dut.qemu import QemuDut
 from tinybench.errors import UserError
 
-BOARDS = ("host",)
-"""Boards that can be emulated on this machine."""
+BOARDS = {"host": "host", "qemu": "qemu-an386"}
+"""Boards that can be emulated on this machine: the name --emulate takes -> the firmware board."""
 
 
 def default_build_dir(model: Path, board: str, benchmark: str | None,
@@ -52,6 +53,9 @@ def build_for_model(model: Path, board: str = "host", benchmark: str | None = No
     model = Path(model)
     if board not in BOARDS:
         raise UserError(f"board {board!r} cannot be emulated here: choose one of {', '.join(BOARDS)}")
+    if energy and board != "host":
+        raise UserError(f"energy mode needs a board whose timestamp pin a power monitor can see: "
+                        f"use --emulate host (simulated monitor) or a real board")
     if not model.is_file():
         raise UserError(f"{model}: no such model file")
     build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark, energy)
@@ -59,7 +63,7 @@ def build_for_model(model: Path, board: str = "host", benchmark: str | None = No
     compile_into(model, model_dir)
     header = firmware.read_model_header(model_dir)
     firmware.conventions(header, benchmark)   # a clear error before make when sizes do not fit
-    program = firmware.build(model_dir, build_dir, board, benchmark, energy=energy)
+    program = firmware.build(model_dir, build_dir, BOARDS[board], benchmark, energy=energy)
     return program, header
 
 
@@ -67,9 +71,10 @@ def build_for_model(model: Path, board: str = "host", benchmark: str | None = No
 def emulated_dut(model: Path, board: str = "host", benchmark: str | None = None,
                  build_dir: Path | None = None, energy: bool = False,
                  dut_arguments: tuple[str, ...] = ()):
-    """A running emulated DUT for the model (a HostDut: .port, .stop(), .reset()). energy: the
-    energy-mode firmware; dut_arguments: more for its command line (a simulated power monitor's
-    --signals FIFO)."""
+    """A running emulated DUT for the model (a HostDut or QemuDut: .port, .stop(), .reset()).
+    energy: the energy-mode firmware; dut_arguments: more for its command line (a simulated power
+    monitor's --signals FIFO)."""
     program, _ = build_for_model(model, board, benchmark, build_dir, energy)
-    with HostDut(program, dut_arguments) as dut:
+    dut = QemuDut(program) if board == "qemu" else HostDut(program, dut_arguments)
+    with dut:
         yield dut

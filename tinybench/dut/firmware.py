@@ -96,7 +96,8 @@ def db_buffer_bytes(header: ModelHeader, benchmark: str | None = None) -> int:
 
 def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str | None = None,
           jobs: int = 2, energy: bool = False) -> Path:
-    """Build the firmware into build_dir with make; returns the program (host board) or image.
+    """Build the firmware into build_dir with make; returns the program (host board) or the ELF
+    image (Cortex-M boards).
     energy: the energy-mode firmware (timestamps on the pin, the benchmark's energy baud rate)."""
     model_dir, build_dir = Path(model_dir).resolve(), Path(build_dir).resolve()
     header = read_model_header(model_dir)
@@ -115,7 +116,7 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
         raise UserError(f"building the {board} firmware for {model_dir} failed:\n{tail}")
-    return build_dir / "dut"
+    return build_dir / ("dut" if board == "host" else "dut.elf")
 
 
 def _main(argv: list[str]) -> int:

@@ -21,6 +21,9 @@ class HostDut:
             ...open dut.port with pyserial...
     """
 
+    instructions_per_us = None
+    """The host board's clock is real time, not an instruction count (see QemuDut)."""
+
     def __init__(self, program: Path, arguments: tuple[str, ...] = ()):
         self.program = Path(program)
         self.arguments = list(arguments)    # more options, e.g. --signals FIFO

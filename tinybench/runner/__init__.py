@@ -44,6 +44,8 @@ class RunOptions:
     power: str | None = None            # energy: the --power monitor (default: the one plugged in)
     interface: str | None = None        # energy: the interface board's port (else --port directly)
     voltage: float | None = None        # energy: volts the monitor supplies (default 1.8)
+    instructions_per_us: float | None = None  # the DUT's clock counts instructions (QEMU icount)
+    model_macs: int | None = None       # MACs per inference, when the model is known
 
 
 @dataclass
@@ -110,7 +112,9 @@ def run(options: RunOptions, monitor=None) -> RunResult:
                             f"classes, {bench.id} has {bench.num_classes}: is it the right eval set?")
         ctx = RunContext(client=client, steps=None, output=output, bench=bench, model=folder,
                          num_classes=entries[0].num_classes, chunk_bytes=options.chunk_bytes,
-                         line_timeout=options.timeout)
+                         line_timeout=options.timeout,
+                         instructions_per_us=options.instructions_per_us,
+                         model_macs=options.model_macs)
         ctx.steps = StepRunner(client, ctx.warn)
         if options.mode == "accuracy":
             lines = accuracy.run(ctx, options.dataset, entries)

@@ -23,6 +23,8 @@ class RunContext:
     num_classes: int | None         # from the label file
     chunk_bytes: int
     line_timeout: float
+    instructions_per_us: float | None = None   # set when the DUT's clock counts instructions
+    model_macs: int | None = None
     summary: dict = field(default_factory=dict)
     bar: object = None              # the progress bar in use, for warnings
 

@@ -8,6 +8,7 @@ then say that they are not valid for submission, and carry no line the submissio
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 from tinybench.benchmarks import MIN_WINDOW_INFERENCES, MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
@@ -129,6 +130,7 @@ def summary_lines(ctx: RunContext, window_seconds: float, short: bool) -> list[s
     if not all(_meets_rules(s) for s in steps):
         problems.append(f"the rules require every window to last at least {MIN_WINDOW_SECONDS:g} s "
                         f"and {MIN_WINDOW_INFERENCES} inferences")
+    lines += _instruction_lines(ctx, steps, prefix)
     lines.append(prefix + "---------------------------------------------------------")
     if problems:
         lines += [prefix + "ERROR - not valid for submission: " + "; ".join(problems),
@@ -140,4 +142,22 @@ def summary_lines(ctx: RunContext, window_seconds: float, short: bool) -> list[s
     lines.append(prefix + "---------------------------------------------------------")
     ctx.summary.update(median_throughput=median, latency_ms=latency, windows=len(steps),
                        valid_for_submission=not problems)
+    return lines
+
+
+def _instruction_lines(ctx: RunContext, steps: list[dict], prefix: str) -> list[str]:
+    """On an emulated Cortex-M under QEMU's instruction counting, the DUT's microseconds count
+    instructions: report them per inference (instructions, not cycles) with MACs per instruction."""
+    if not ctx.instructions_per_us or not steps:
+        return []
+    per_inference = statistics.median(
+        s["infer"]["elapsed_time"] * ctx.instructions_per_us / s["infer"]["iterations"]
+        for s in steps)
+    ctx.summary["instructions_per_inference"] = per_inference
+    lines = [prefix + f"Median instructions per inference: {per_inference:,.0f} "
+                      f"(emulated clock, {ctx.instructions_per_us:g} instructions per us)"]
+    if ctx.model_macs:
+        ctx.summary["macs_per_instruction"] = ctx.model_macs / per_inference
+        lines.append(prefix + f"MACs per instruction: {ctx.model_macs / per_inference:.3f} "
+                              f"({ctx.model_macs:,} MACs per inference)")
     return lines

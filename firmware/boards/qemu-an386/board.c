@@ -37,6 +37,10 @@ static volatile uint32_t milliseconds;
 
 static void uart0_rx_handler(void)
 {
+    /* Clear first, then drain: a byte that lands after the last read raises the interrupt again.
+     * (Clearing after the drain could swallow that byte's interrupt, and with it every later
+     * byte: the UART holds one byte and accepts no more until it is read.) */
+    UART0_INTCLEAR = UART_INT_RX;
     while (UART0_STATE & UART_STATE_RX_FULL) {
         const uint8_t byte = (uint8_t)UART0_DATA;
         if (rx_head - rx_tail < RX_BUFFER_BYTES) {
@@ -44,7 +48,6 @@ static void uart0_rx_handler(void)
             rx_head++;
         }
     }
-    UART0_INTCLEAR = UART_INT_RX;
 }
 
 static void systick_handler(void)
