@@ -92,11 +92,12 @@ def kws_mfcc(clips: np.ndarray) -> np.ndarray:
 
 
 def kws_quantize(mfcc: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """MFCCs to the model's int8 input as the reference writes its eval files: int8(x / scale + zp),
-    a cast that truncates toward zero. The reference does not clip, so out-of-range values would wrap
+    """MFCCs to the model's int8 input as the reference writes its eval files: int8(x / scale + zp)
+    on float32 features, in float32 arithmetic (as numpy does it for a float32 array), with a cast
+    that truncates toward zero. The reference does not clip, so out-of-range values would wrap
     around in int8; we saturate at -128 / 127 instead (a wrapped value would turn a loud feature into
     a quiet one; saturation keeps the sign and is what the model saw in calibration)."""
-    value = np.trunc(np.asarray(mfcc, dtype=np.float64) / scale + zero_point)
+    value = np.trunc(np.asarray(mfcc, dtype=np.float32) / np.float32(scale) + np.float32(zero_point))
     return np.clip(value, -128, 127).astype(np.int8)
 
 

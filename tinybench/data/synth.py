@@ -131,11 +131,22 @@ def kws01(out: Path, per_class: int, rng, noise_seconds: float = 10.0) -> None:
                 bar.update()
 
 
+SKIN = np.array([224, 172, 138])
+
+
+def _clutter_colour(rng) -> tuple[int, int, int]:
+    """A random colour that is not skin-like (so that skin stays a cue of the person class)."""
+    while True:
+        colour = rng.integers(0, 256, 3)
+        if np.abs(colour - SKIN).max() > 60:
+            return tuple(int(c) for c in colour)
+
+
 def _clutter(draw, rng, size: int, shapes: int) -> None:
     for _ in range(shapes):
         x0, y0 = rng.integers(-10, size, 2)
         w, h = rng.integers(6, size // 2, 2)
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        colour = _clutter_colour(rng)
         kind = rng.integers(0, 3)
         if kind == 0:
             draw.rectangle([x0, y0, x0 + w, y0 + h], fill=colour)
@@ -146,23 +157,23 @@ def _clutter(draw, rng, size: int, shapes: int) -> None:
 
 
 def _figure(draw, rng, size: int) -> None:
-    """A person-like figure: head, torso, two arms, two legs, in random clothes, scale and place."""
-    height = rng.uniform(0.45, 0.9) * size
-    cx = rng.uniform(0.25, 0.75) * size
+    """A person-like figure: skin-toned head and hands, torso, arms and legs, in random clothes,
+    scale and place."""
+    height = rng.uniform(0.6, 0.95) * size
+    cx = rng.uniform(0.3, 0.7) * size
     top = rng.uniform(0.0, size - height)
-    head = height * 0.16
-    skin = tuple(int(c) for c in np.array([224, 172, 138]) * rng.uniform(0.6, 1.1))
-    skin = tuple(min(255, c) for c in skin)
-    shirt = tuple(int(c) for c in rng.integers(0, 256, 3))
-    trousers = tuple(int(c) for c in rng.integers(0, 256, 3))
+    head = height * 0.2
+    skin = tuple(int(min(255, c)) for c in SKIN * rng.uniform(0.75, 1.1))
+    shirt, trousers = _clutter_colour(rng), _clutter_colour(rng)
     draw.ellipse([cx - head / 2, top, cx + head / 2, top + head], fill=skin)
     torso_top, torso_bottom = top + head * 1.05, top + height * 0.58
-    width = height * 0.22
+    width = height * 0.24
     draw.rectangle([cx - width / 2, torso_top, cx + width / 2, torso_bottom], fill=shirt)
-    limb = max(2, int(height * 0.06))
+    limb = max(2, int(height * 0.07))
     for side in (-1, 1):
-        draw.line([cx + side * width / 2, torso_top + 2, cx + side * width * rng.uniform(0.8, 1.6),
-                   torso_top + height * 0.3], fill=shirt, width=limb)
+        hand = (cx + side * width * rng.uniform(0.8, 1.6), torso_top + height * 0.3)
+        draw.line([cx + side * width / 2, torso_top + 2, *hand], fill=shirt, width=limb)
+        draw.ellipse([hand[0] - limb, hand[1] - limb, hand[0] + limb, hand[1] + limb], fill=skin)
         draw.line([cx + side * width * 0.25, torso_bottom, cx + side * width * rng.uniform(0.3, 0.8),
                    top + height], fill=trousers, width=limb + 1)
 
@@ -176,12 +187,12 @@ def vww01(out: Path, per_class: int, rng) -> None:
         for label, name in enumerate(vww.CLASSES):
             (root / name).mkdir(parents=True)
             for k in range(per_class):
-                base = rng.integers(0, 256, 3)
+                base = np.array(_clutter_colour(rng))
                 gradient = np.linspace(0.6, 1.2, size)[:, None, None] * base[None, None, :]
                 pixels = np.clip(gradient + rng.normal(0, 12, (size, size, 3)), 0, 255)
                 img = Image.fromarray(np.broadcast_to(pixels, (size, size, 3)).astype(np.uint8))
                 draw = ImageDraw.Draw(img)
-                _clutter(draw, rng, size, int(rng.integers(3, 9)))
+                _clutter(draw, rng, size, int(rng.integers(2, 7)))
                 if name == "person":
                     _figure(draw, rng, size)
                     _clutter(draw, rng, size, int(rng.integers(0, 2)))
@@ -191,15 +202,18 @@ def vww01(out: Path, per_class: int, rng) -> None:
 
 
 def _cifar_image(rng, label: int) -> np.ndarray:
+    """Classes c and c + 5 share a colour and differ in stripe frequency; the stripes' angle and
+    phase are random, so the model has to combine colour and texture."""
     side = cifar10.SIDE
-    hue = (label / 10.0 + rng.normal(0, 0.03)) % 1.0
+    hue = ((label % 5) / 5.0 + rng.normal(0, 0.04)) % 1.0
     colour = 255 * np.array([0.5 + 0.5 * np.cos(2 * np.pi * (hue - s)) for s in (0, 1 / 3, 2 / 3)])
-    angle = np.pi * (label % 5) / 5 + rng.normal(0, 0.1)
-    freq = (0.15 if label < 5 else 0.35) * rng.uniform(0.85, 1.15)
+    angle = rng.uniform(0, np.pi)
+    freq = (0.12 if label < 5 else 0.3) * rng.uniform(0.85, 1.15)
     yy, xx = np.mgrid[0:side, 0:side]
     stripes = np.sin(freq * 2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) + rng.uniform(0, 2 * np.pi))
-    image = colour[None, None, :] * (0.65 + 0.3 * stripes[..., None]) * rng.uniform(0.7, 1.1)
-    return np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
+    image = colour[None, None, :] * (0.6 + rng.uniform(0.15, 0.35) * stripes[..., None])
+    image = image * rng.uniform(0.6, 1.1) + rng.uniform(-30, 30, 3)  # exposure and colour cast
+    return np.clip(image + rng.normal(0, 25, image.shape), 0, 255).astype(np.uint8)
 
 
 def _write_cifar_batch(path: Path, images: np.ndarray, labels: list[int], names: list[str],
@@ -248,7 +262,7 @@ def _machine_sound(rng, machine: int, seconds: float, anomaly: str | None) -> np
     harmonic_gains = machine_rng.uniform(0.2, 1.0, 12) / np.arange(1, 13)
     whine = machine_rng.uniform(900, 1500)
     if anomaly == "shift":
-        pitch *= rng.uniform(1.12, 1.3)
+        pitch *= rng.uniform(1.06, 1.15)
     wobble = 1.0 + 0.1 * np.sin(2 * np.pi * rng.uniform(2, 4) * t + rng.uniform(0, 6.3))
     sound = sum(g * np.sin(2 * np.pi * (h + 1) * pitch * t + rng.uniform(0, 6.3))
                 for h, g in enumerate(harmonic_gains)) * wobble
@@ -256,9 +270,9 @@ def _machine_sound(rng, machine: int, seconds: float, anomaly: str | None) -> np
     sound += 0.08 * _noise(rng, n, "pink")
     if anomaly == "clicks":
         for start in rng.choice(n - 200, size=int(seconds * rng.uniform(4, 10)), replace=False):
-            sound[start:start + 200] += rng.uniform(1.0, 2.0) * rng.normal(0, 1, 200) * np.exp(-np.arange(200) / 40)
+            sound[start:start + 200] += rng.uniform(0.3, 1.0) * rng.normal(0, 1, 200) * np.exp(-np.arange(200) / 40)
     elif anomaly == "squeal":
-        sound += rng.uniform(0.3, 0.6) * np.sin(2 * np.pi * rng.uniform(2500, 5000) * t)
+        sound += rng.uniform(0.03, 0.15) * np.sin(2 * np.pi * rng.uniform(2500, 5000) * t)
     return 0.5 * sound / np.abs(sound).max()
 
 
