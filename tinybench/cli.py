@@ -433,7 +433,9 @@ def datasets_export_eval(bench, data, out, count, select, model):
 @click.option("--quick", is_flag=True, help="Apply the config's quick: settings (short run, small data).")
 @click.option("--epochs", type=int, help="Override the config's epoch limit.")
 @click.option("--batch-size", type=int, help="Override the config's batch size.")
-@click.option("--max-steps", type=int, help="Stop after this many training steps (resumable).")
+@click.option("--max-steps", type=int,
+              help="Stop after this many training steps; the epoch in progress ends there "
+                   "(run again to continue).")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]),
               default="default", show_default=True, help="tf.distribute strategy.")
 @click.option("--seed", default=0, show_default=True)

@@ -82,8 +82,8 @@ def kws_mfcc(clips: np.ndarray) -> np.ndarray:
     if clips.ndim == 1:
         return kws_mfcc(clips[None])[0]
     width, step, fft = KWS["window_samples"], KWS["stride_samples"], KWS["fft_length"]
-    starts = np.arange(KWS["frames"]) * step
-    frames = clips[:, starts[:, None] + np.arange(width)[None, :]] * _hann(width)
+    windows = np.lib.stride_tricks.sliding_window_view(clips, width, axis=-1)
+    frames = windows[:, :KWS["frames"] * step:step] * _hann(width)
     magnitude = np.abs(np.fft.rfft(frames, n=fft, axis=-1))
     mel = magnitude @ mel_weight_matrix(KWS["mel_bins"], fft // 2 + 1, KWS["sample_rate"],
                                         KWS["mel_low_hz"], KWS["mel_high_hz"])
