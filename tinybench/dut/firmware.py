@@ -114,6 +114,10 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
     except FileNotFoundError:
         raise UserError("`make` was not found: install make and a C compiler (gcc)") from None
     if done.returncode != 0:
+        overflow = re.search(r"region [`']?(\w+)'? overflowed by (\d+) bytes", done.stderr)
+        if overflow:
+            raise UserError(f"the model in {model_dir} does not fit the {board} board: its "
+                            f"{overflow.group(1).lower()} is {overflow.group(2)} bytes short")
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
         raise UserError(f"building the {board} firmware for {model_dir} failed:\n{tail}")
     return build_dir / ("dut" if board == "host" else "dut.elf")

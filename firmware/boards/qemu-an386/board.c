@@ -70,7 +70,7 @@ void board_uart_write(const char *data, size_t length)
     }
 }
 
-uint32_t board_time_us(void)
+static uint32_t current_us(void)
 {
     uint32_t ms, count;
     do { /* re-read if the millisecond tick happened in between */
@@ -78,6 +78,20 @@ uint32_t board_time_us(void)
         count = SYST_CVR;
     } while (ms != milliseconds);
     return ms * 1000u + (COUNTS_PER_TICK - 1u - count) / COUNTS_PER_US;
+}
+
+/* Timestamps fall on the first instruction of a microsecond: wait for the next one to begin and
+ * return it. How long the board sat idle before a command moves where in a microsecond the command
+ * starts; aligned like this, the time between two timestamps no longer depends on that, and the
+ * same model and input give the same count on every run (unless the timed code ends within the
+ * few instructions of this loop before a microsecond boundary). */
+uint32_t board_time_us(void)
+{
+    const uint32_t now = current_us();
+    uint32_t next;
+    while ((next = current_us()) == now)
+        ;
+    return next;
 }
 
 #if TB_ENERGY_MODE
