@@ -408,5 +408,9 @@ def generate(seed: int, kind: str | None = None, cache_dir: str | Path | None = 
 
 
 def pytest_cache_dir(config) -> Path:
-    """A cache folder that survives between pytest runs (under .pytest_cache)."""
-    return Path(config.cache.mkdir("tinybench-modelgen"))
+    """A cache folder that survives between pytest runs (under .pytest_cache), or a fresh
+    temporary one when pytest runs without its cache plugin (-p no:cacheprovider)."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return Path(tempfile.mkdtemp(prefix="tinybench-modelgen-"))
+    return Path(cache.mkdir("tinybench-modelgen"))
