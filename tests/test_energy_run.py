@@ -132,8 +132,10 @@ def test_a_window_that_lost_data_is_measured_again_and_a_run_resumes(energy_prog
     from tinybench.energy.monitor import DataLost
 
     dataset = kws_eval_set(tmp_path / "eval")
+    # A fixed inference count: no window is run again for being short, so the traces taken are
+    # exactly one per measurement.
     options = RunOptions(port=None, mode="energy", dataset=dataset, out=tmp_path / "out",
-                         system="host", short_window=SHORT_WINDOW, power="sim")
+                         system="host", short_window=SHORT_WINDOW, power="sim", iterations=200)
     folder = tmp_path / "out" / "closed" / "tinybench" / "results" / "host" / "kws" / "energy"
     with open_session("sim") as session, HostDut(energy_program, session.dut_arguments) as dut:
         options.port = dut.port

@@ -39,6 +39,8 @@ SAMPLE_RATE = 1000
 FREQ_ARGUMENT = {1000: "1k"}      # sample rate -> `freq` argument
 VOLTAGE_RANGE_MV = (1800, 3300)
 COMPLETED = "Acquisition completed"
+STREAM_LATENCY = 0.2
+"""Seconds the sample stream may lag behind the DUT's edges."""
 
 _SAMPLE = re.compile(r"(\d{4})([+-])(\d{2})")
 _SAMPLES_LINE = re.compile(r"(?:\d{4}[+-]\d{2})+")
@@ -147,7 +149,10 @@ class Lpm01a(PowerMonitor):
     def _classify(self, line: str) -> None:
         if not line:
             return
-        text = line[len(PROMPT):].strip() if line.startswith(PROMPT) else line
+        prompt = PROMPT.rstrip()
+        text = line[len(prompt):].strip() if line.startswith(prompt) else line
+        if not text:
+            return      # a bare prompt
         if _SAMPLES_LINE.fullmatch(text):
             with self._lock:
                 if self._collecting:
@@ -338,6 +343,7 @@ class Lpm01a(PowerMonitor):
         with self._lock:
             self._mark = len(self._samples)
             self._events_before_mark = self._events[-1].number if self._events else None
+            self._garbled = self._buffer_percent = 0      # noted per trace
 
     def _sample_count(self) -> int:
         with self._lock:
@@ -357,8 +363,10 @@ class Lpm01a(PowerMonitor):
     def stop(self) -> Trace:
         """The trace since start(), once a TimeStamp line after its last sample has arrived.
         Raises DataLost when samples or events of it were lost."""
-        end = self._sample_count()
-        self._wait_for_stamp_after(end, timeout=2.5 + 1000 / self.sample_rate)
+        # The stream runs behind the DUT (the board's buffering, USB): wait for samples from a
+        # little after this call, so that an edge the DUT made just before it is in the trace.
+        end = self._sample_count() + int(STREAM_LATENCY * self.sample_rate)
+        self._wait_for_stamp_after(end, timeout=2.5 + STREAM_LATENCY)
         with self._lock:
             mark = self._mark
             stamps = list(self._stamps)
@@ -373,7 +381,7 @@ class Lpm01a(PowerMonitor):
                            f"line was lost")
         notes = []
         if garbled:
-            notes.append(f"{garbled} garbled line(s) in the data stream since acquisition start")
+            notes.append(f"{garbled} garbled line(s) in the data stream")
         if buffer_percent >= 50:
             notes.append(f"the board's buffer reached {buffer_percent}%: read the port faster")
         label = f"LPM01A {self.board_id}".strip()

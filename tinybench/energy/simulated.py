@@ -6,6 +6,7 @@ measured with it is labelled so.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -37,12 +38,17 @@ class SimulatedMonitor(PowerMonitor):
     def stop(self) -> Trace:
         if self._start_ns is None:
             raise RuntimeError("stop() without start()")
+        start = self._start_ns
+        # End on the first sample boundary after now, so that a pulse the DUT sent just before
+        # its answer (and so before this call) is inside the trace.
+        period_ns = 1_000_000_000 / self.sample_rate
+        count = int(math.ceil((time.monotonic_ns() - start) / period_ns)) + 1
+        end = start + int(count * period_ns)
+        time.sleep(max(0.0, (end - time.monotonic_ns()) * 1e-9))
         self.sync()
-        start, end = self._start_ns, time.monotonic_ns()
-        count = int((end - start) * self.sample_rate // 1_000_000_000)
         samples = self.model.bin_energies(start, self.sample_rate, 0, count)
         events = []
-        for t in self.model.pulses_between(start, start + count * 1_000_000_000 // self.sample_rate):
+        for t in self.model.pulses_between(start, end):
             events.append(Event(self._events, (t - start) * self.sample_rate // 1_000_000_000))
             self._events += 1
         self._start_ns = None
