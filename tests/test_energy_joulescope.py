@@ -5,6 +5,7 @@ checked is the integration into 1 kHz energy samples, the GPI0 edges and lost sa
 from __future__ import annotations
 
 import sys
+import threading
 import types
 
 import numpy as np
@@ -107,8 +108,12 @@ def test_power_is_integrated_to_energy_samples_and_gpi0_falls_are_events(fake_jo
         gpi0[edge:edge + 5] = 0
     for block in range(0, n, 7919):     # in uneven blocks, as USB transfers come
         fake_joulescope.feed(power[block:block + 7919], gpi0[block:block + 7919])
+    # stop() waits for the stream to catch up: more (idle) data arrives meanwhile.
+    threading.Timer(0.05, fake_joulescope.feed,
+                    (np.full(RAW_RATE // 2, 0.010), np.ones(RAW_RATE // 2))).start()
     trace = monitor.stop()
-    assert len(trace.samples) == 2000
+    assert len(trace.samples) == 2500
+    power = np.concatenate((power, np.full(RAW_RATE // 2, 0.010)))
     assert [e.index for e in trace.events] == [412, 1567]
     assert trace.samples.sum() == pytest.approx(power.sum() / RAW_RATE, rel=1e-12)
     window = measure_window(trace, iterations=7, expected_events=2)
@@ -119,6 +124,18 @@ def test_power_is_integrated_to_energy_samples_and_gpi0_falls_are_events(fake_jo
     assert not fake_joulescope.streaming
 
 
+def test_a_stalled_stream_refuses_the_window(fake_joulescope, monkeypatch):
+    from tinybench.energy import joulescope_monitor
+    monkeypatch.setattr(joulescope_monitor, "STALL_TIMEOUT", 0.2)
+    monitor = joulescope_monitor.Joulescope()
+    monitor.setup(1.8)
+    monitor.start()
+    fake_joulescope.feed(np.full(1000, 0.01), np.ones(1000))
+    with pytest.raises(DataLost, match="stream stalled"):
+        monitor.stop()
+    monitor.teardown()
+
+
 def test_samples_the_driver_skipped_refuse_the_window(fake_joulescope):
     from tinybench.energy.joulescope_monitor import Joulescope
     monitor = Joulescope()
@@ -126,6 +143,8 @@ def test_samples_the_driver_skipped_refuse_the_window(fake_joulescope):
     monitor.start()
     fake_joulescope.feed(np.full(1000, 0.01), np.ones(1000))
     fake_joulescope.feed(np.full(1000, 0.01), np.ones(1000), skip=300)
+    threading.Timer(0.05, fake_joulescope.feed,
+                    (np.full(RAW_RATE // 2, 0.01), np.ones(RAW_RATE // 2))).start()
     with pytest.raises(DataLost, match="skipped 300 samples"):
         monitor.stop()
     monitor.teardown()

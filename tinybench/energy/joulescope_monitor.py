@@ -10,6 +10,7 @@ its open-drain pin low to mark a timestamp). Samples the driver skipped make the
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable
 
 import numpy as np
@@ -18,6 +19,9 @@ from tinybench.energy.monitor import DataLost, Event, MonitorError, PowerMonitor
 from tinybench.errors import UserError
 
 SAMPLE_RATE = 1000
+STREAM_LATENCY = 0.2
+"""Seconds the USB stream may lag behind the DUT's edges: stop() waits for this much more."""
+STALL_TIMEOUT = 2.0
 
 
 def import_joulescope():
@@ -150,7 +154,19 @@ class Joulescope(PowerMonitor):
             self._mark = len(integrator.energy) if integrator else 0
             self._mark_edges = len(integrator.edges) if integrator else 0
 
+    def _available(self) -> int:
+        with self._sink.lock:
+            return len(self._sink.integrator.energy) if self._sink.integrator else 0
+
     def stop(self) -> Trace:
+        # Wait for the stream to pass this moment by STREAM_LATENCY, so that an edge the DUT made
+        # just before this call is in the trace.
+        target = self._available() + int(STREAM_LATENCY * self.sample_rate)
+        deadline = time.monotonic() + STALL_TIMEOUT
+        while self._available() < target:
+            if time.monotonic() > deadline:
+                raise DataLost(f"the Joulescope stream stalled (no data for {STALL_TIMEOUT:g} s)")
+            time.sleep(0.01)
         with self._sink.lock:
             integrator, lost = self._sink.integrator, self._sink.lost
             if integrator is None:
