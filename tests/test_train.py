@@ -70,6 +70,10 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     with pytest.raises(UserError, match="another batch_size"):
         train.train("kws01", out, synthetic=True, quick=True, per_class=6, epochs=5, batch_size=4,
                     show_progress=False, log=lambda text: None)
+    (out / "checkpoint.keras").write_bytes(b"PK\x03\x04 damaged")
+    with pytest.raises(UserError, match="checkpoint.keras: cannot be loaded"):
+        train.train("kws01", out, synthetic=True, quick=True, per_class=6, epochs=5,
+                    show_progress=False, log=lambda text: None)
 
 
 @pytest.mark.parametrize("bench_id", ["kws01", "vww01", "ic01", "ad01"])

@@ -292,7 +292,9 @@ def resolve_data(bench_id: str, out: Path, data: Path | None, synthetic: bool,
     if prep.is_prepared(data):
         return prep.open_prepared(data, bench.id)
     if prep.is_prepared(prepared_dir):
-        return prep.open_prepared(prepared_dir, bench.id)
+        earlier = prep.open_prepared(prepared_dir, bench.id)
+        if earlier.meta["source"] == str(data.resolve()):
+            return earlier
     log(f"{data} is a raw dataset: preparing it into {prepared_dir}")
     return prep.prepare(bench.id, data, prepared_dir, seed=seed)
 
@@ -321,7 +323,10 @@ def train(bench_id: str, out: Path, data: Path | None = None, synthetic: bool = 
 
     state = None
     if history_path.is_file() and checkpoint.is_file():
-        state = json.loads(history_path.read_text())
+        try:
+            state = json.loads(history_path.read_text())
+        except ValueError:
+            raise UserError(f"{history_path}: unreadable; start over with --fresh") from None
         if state.get("benchmark") != bench.id:
             raise UserError(f"{out}: holds a {state.get('benchmark')} run; use another --out or --fresh")
         if state["summary"]["reached"] or state["epochs_done"] >= config.epochs:
@@ -342,7 +347,11 @@ def train(bench_id: str, out: Path, data: Path | None = None, synthetic: bool = 
     chief = _is_chief(distribution)
     with distribution.scope():
         if state is not None:
-            model = keras.models.load_model(checkpoint)
+            try:
+                model = keras.models.load_model(checkpoint)
+            except Exception as exc:  # Keras fails in many ways on a damaged file
+                raise UserError(f"{checkpoint}: cannot be loaded ({type(exc).__name__}); start "
+                                f"over with --fresh") from None
         else:
             from tinybench.models import build
             model = build(bench.id, batch_size=None)

@@ -54,7 +54,9 @@ def splits(source: Path) -> dict[str, list[Image]]:
         if not files:
             raise UserError(f"{folder / name}: no images; the dataset is incomplete, extract "
                             f"{ARCHIVE_FOLDER}.tar.gz again")
-        held_out = int(VALIDATION_FRACTION * len(files))
+        # Keras's validation_split share; at least one image once a class has two, so that
+        # small sets still have something to validate on.
+        held_out = max(int(VALIDATION_FRACTION * len(files)), 1 if len(files) > 1 else 0)
         result["validation"] += [Image(p, label) for p in files[:held_out]]
         result["train"] += [Image(p, label) for p in files[held_out:]]
     return result
