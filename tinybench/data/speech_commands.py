@@ -67,6 +67,9 @@ def _layout(source: Path) -> tuple[Path, Path]:
     if not source.is_dir():
         raise UserError(f"{source}: no such folder; {LAYOUT_HELP}")
     main, test = source / MAIN_ARCHIVE, source / TEST_ARCHIVE
+    if (source / VALIDATION_LIST).exists() and not main.exists():
+        raise UserError(f"{source}: this is the extracted {MAIN_ARCHIVE} archive itself; give the "
+                        f"folder above it, which must hold {MAIN_ARCHIVE}/ and {TEST_ARCHIVE}/")
     for folder in (main, test):
         if not folder.is_dir():
             raise UserError(f"{folder}: missing; {LAYOUT_HELP}")
