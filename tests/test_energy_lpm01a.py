@@ -29,7 +29,7 @@ def bench():
         model = PowerModel(PROFILE)
         sim = Lpm01aSimulator(model, faults=faults).start()
         opened.append(sim)
-        client = Lpm01a(sim.port, ack_timeout=0.4, **client_options)
+        client = Lpm01a(sim.port, ack_timeout=0.4, power_on_settle=0, **client_options)
         opened.append(client)
         return model, sim, client
     yield make

@@ -39,6 +39,8 @@ SAMPLE_RATE = 1000
 FREQ_ARGUMENT = {1000: "1k"}      # sample rate -> `freq` argument
 VOLTAGE_RANGE_MV = (1800, 3300)
 COMPLETED = "Acquisition completed"
+POWER_ON_SETTLE = 1.0
+"""Seconds to let the DUT boot after `pwr on` (the official startup sequence waits 1 s)."""
 STREAM_LATENCY = 0.2
 """Seconds the sample stream may lag behind the DUT's edges."""
 
@@ -92,6 +94,7 @@ class Lpm01a(PowerMonitor):
 
     def __init__(self, port: str, baud: int = BAUD, sample_rate: int = SAMPLE_RATE,
                  ack_timeout: float = 2.0, retries: int = 3,
+                 power_on_settle: float = POWER_ON_SETTLE,
                  log: Callable[[str], None] | None = None):
         if sample_rate not in FREQ_ARGUMENT:
             raise UserError(f"LPM01A sample rates supported here: {sorted(FREQ_ARGUMENT)} Hz")
@@ -99,6 +102,7 @@ class Lpm01a(PowerMonitor):
         self.sample_rate = sample_rate
         self.ack_timeout = ack_timeout
         self.retries = retries
+        self.power_on_settle = power_on_settle
         self.log = log or (lambda line: None)
         try:
             self._port = serial.serial_for_url(port, baudrate=baud, timeout=0.05, write_timeout=5)
@@ -321,6 +325,7 @@ class Lpm01a(PowerMonitor):
         self.command(f"volt {volt}")
         self.voltage = voltage
         self.command("pwr on nostatus")
+        time.sleep(self.power_on_settle)
 
     def _start_acquisition(self) -> None:
         self._expecting_start = True

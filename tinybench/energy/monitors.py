@@ -127,6 +127,7 @@ def open_monitor(power: str | None, board: str | None = None, **options) -> Moni
             faults = options.pop("faults", None)
             simulator = Lpm01aSimulator(model, faults=faults, sync=signals.sync, log=log).start()
             closers.append(simulator.close)
+            options.setdefault("power_on_settle", 0)   # it powers nothing: no boot to wait for
             monitor = Lpm01a(simulator.port, log=log, **options)
     except BaseException:
         for close in reversed(closers):
