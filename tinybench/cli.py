@@ -105,7 +105,10 @@ def _default_chunk_bytes(interface: str | None) -> int:
                    "against it.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
               help="The int8 .tflite model to emulate (with --emulate).")
-@click.option("--mode", required=True, type=click.Choice(["performance", "accuracy", "energy"]))
+@click.option("--mode", required=True,
+              type=click.Choice(["performance", "accuracy", "energy", "layers"]),
+              help="layers: the time of each layer of one inference (a firmware built with the "
+                   "per-layer hook; --emulate builds it).")
 @click.option("--dataset", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="An eval set in the MLPerf format: .bin files and a y_labels.csv.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -198,7 +201,8 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
             from tinybench.runner.energy import open_session
         with (open_session(power, board) if energy else nullcontext()) as session, \
                 emulated_dut(model, board, benchmark, build_dir, energy=energy,
-                             dut_arguments=session.dut_arguments if energy else ()) as dut:
+                             dut_arguments=session.dut_arguments if energy else (),
+                             layer_hook=mode == "layers") as dut:
             options.port = dut.port
             options.instructions_per_us = dut.instructions_per_us
             options.model_macs = total_macs(read_graph(model))

@@ -26,9 +26,10 @@ BOARDS = {"host": "host", "qemu": "qemu-an386"}
 
 
 def default_build_dir(model: Path, board: str, benchmark: str | None,
-                      energy: bool = False) -> Path:
+                      energy: bool = False, layer_hook: bool = False) -> Path:
     digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()[:10]
-    suffix = (f"-{benchmark}" if benchmark else "") + ("-energy" if energy else "")
+    suffix = ((f"-{benchmark}" if benchmark else "") + ("-energy" if energy else "")
+              + ("-layers" if layer_hook else ""))
     return firmware.firmware_dir() / "build" / board / f"{Path(model).stem}-{digest}{suffix}"
 
 
@@ -47,8 +48,8 @@ def compile_into(model: Path, model_dir: Path) -> None:
 
 
 def build_for_model(model: Path, board: str = "host", benchmark: str | None = None,
-                    build_dir: Path | None = None,
-                    energy: bool = False) -> tuple[Path, firmware.ModelHeader]:
+                    build_dir: Path | None = None, energy: bool = False,
+                    layer_hook: bool = False) -> tuple[Path, firmware.ModelHeader]:
     """Compile and build; returns (the DUT program, the model's header facts)."""
     model = Path(model)
     if board not in BOARDS:
@@ -58,23 +59,25 @@ def build_for_model(model: Path, board: str = "host", benchmark: str | None = No
                         f"use --emulate host (simulated monitor) or a real board")
     if not model.is_file():
         raise UserError(f"{model}: no such model file")
-    build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark, energy)
+    build_dir = Path(build_dir) if build_dir else default_build_dir(model, board, benchmark, energy,
+                                                                    layer_hook)
     model_dir = build_dir / "model"
     compile_into(model, model_dir)
     header = firmware.read_model_header(model_dir)
     firmware.conventions(header, benchmark)   # a clear error before make when sizes do not fit
-    program = firmware.build(model_dir, build_dir, BOARDS[board], benchmark, energy=energy)
+    program = firmware.build(model_dir, build_dir, BOARDS[board], benchmark, energy=energy,
+                             layer_hook=layer_hook)
     return program, header
 
 
 @contextmanager
 def emulated_dut(model: Path, board: str = "host", benchmark: str | None = None,
                  build_dir: Path | None = None, energy: bool = False,
-                 dut_arguments: tuple[str, ...] = ()):
+                 dut_arguments: tuple[str, ...] = (), layer_hook: bool = False):
     """A running emulated DUT for the model (a HostDut or QemuDut: .port, .stop(), .reset()).
     energy: the energy-mode firmware; dut_arguments: more for its command line (a simulated power
-    monitor's --signals FIFO)."""
-    program, _ = build_for_model(model, board, benchmark, build_dir, energy)
+    monitor's --signals FIFO); layer_hook: the firmware that times every layer (layers mode)."""
+    program, _ = build_for_model(model, board, benchmark, build_dir, energy, layer_hook)
     dut = QemuDut(program) if board == "qemu" else HostDut(program, dut_arguments)
     with dut:
         yield dut

@@ -95,10 +95,11 @@ def db_buffer_bytes(header: ModelHeader, benchmark: str | None = None) -> int:
 
 
 def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str | None = None,
-          jobs: int = 2, energy: bool = False) -> Path:
+          jobs: int = 2, energy: bool = False, layer_hook: bool = False) -> Path:
     """Build the firmware into build_dir with make; returns the program (host board) or the ELF
     image (Cortex-M boards).
-    energy: the energy-mode firmware (timestamps on the pin, the benchmark's energy baud rate)."""
+    energy: the energy-mode firmware (timestamps on the pin, the benchmark's energy baud rate).
+    layer_hook: time every layer for the `layers` command (never for measured runs)."""
     model_dir, build_dir = Path(model_dir).resolve(), Path(build_dir).resolve()
     header = read_model_header(model_dir)
     command = ["make", "-C", str(firmware_dir()), f"-j{jobs}", f"BOARD={board}",
@@ -106,6 +107,8 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
                f"DB_BUFFER_BYTES={db_buffer_bytes(header, benchmark)}"]
     if benchmark:
         command.append(f"BENCHMARK={benchmark}")
+    if layer_hook:
+        command.append("CFLAGS=-DTB_LAYER_HOOK")
     if energy:
         bench = conventions(header, benchmark)
         command += ["ENERGY=1"] + ([f"BAUD={bench.baud_energy}"] if bench else [])

@@ -21,7 +21,7 @@ from tinybench.runner.context import RunContext
 from tinybench.runner.exchange import StepRunner, connect
 from tinybench.runner.output import RunOutput
 
-MODES = ("performance", "accuracy", "energy")
+MODES = ("performance", "accuracy", "energy", "layers")
 
 
 @dataclass
@@ -57,7 +57,7 @@ class RunResult:
 
 def _check(options: RunOptions) -> None:
     if options.mode not in MODES:
-        raise UserError(f"unknown mode {options.mode!r}: choose performance, accuracy or energy")
+        raise UserError(f"unknown mode {options.mode!r}: choose one of {', '.join(MODES)}")
     if options.iterations is not None and options.iterations < 1:
         raise UserError("--iterations must be at least 1")
     if options.short_window is not None and options.short_window <= 0:
@@ -118,6 +118,9 @@ def run(options: RunOptions, monitor=None) -> RunResult:
         ctx.steps = StepRunner(client, ctx.warn)
         if options.mode == "accuracy":
             lines = accuracy.run(ctx, options.dataset, entries)
+        elif options.mode == "layers":
+            from tinybench.runner import layers
+            lines = layers.run(ctx, options.dataset, entries)
         elif options.mode == "energy":
             lines = energy.run(ctx, options.dataset, entries, session, options.iterations,
                                options.short_window)
