@@ -207,6 +207,8 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
             options.instructions_per_us = dut.instructions_per_us
             options.model_macs = total_macs(read_graph(model))
             result = runner.run(options, monitor=session)
+        from tinybench.runner.systems import write_system_description
+        write_system_description(out, result.division, submitter, options.system, board)
     else:
         result = runner.run(options)
     for line in result.lines:

@@ -53,6 +53,7 @@ class RunResult:
     results_dir: Path
     lines: list[str]        # results.txt
     summary: dict
+    division: str = "closed"
 
 
 def _check(options: RunOptions) -> None:
@@ -132,7 +133,7 @@ def run(options: RunOptions, monitor=None) -> RunResult:
                            exchange_seconds=client.exchange_seconds,
                            seconds_by_command=dict(client.seconds_by_command))
         path = output.finish(lines)
-        return RunResult(path.parent, lines, ctx.summary)
+        return RunResult(path.parent, lines, ctx.summary, division)
     finally:
         if output is not None:
             output.close()
