@@ -6,6 +6,10 @@ void tb_fully_connected_s8(const tb_fc_params *p, const int8_t *input, const int
                            int8_t *output)
 {
     const int32_t depth = p->in_depth;
+    tb_output_stage stage = {.bias = p->bias, .acc_offset = 0, .per_channel = p->per_channel,
+                             .multiplier = p->multiplier, .shift = p->shift,
+                             .output_offset = p->output_offset, .act_min = p->act_min,
+                             .act_max = p->act_max, .fast = 0};
     int32_t b, i;
 
     for (b = 0; b < p->batches; ++b) {
@@ -18,8 +22,9 @@ void tb_fully_connected_s8(const tb_fc_params *p, const int8_t *input, const int
             }
             input_term *= p->filter_offset;
         }
-        tb_matvec_s8(x, weights, depth, p->out_depth, p->bias, input_term, p->per_channel,
-                     p->multiplier, p->shift, p->output_offset, p->act_min, p->act_max, output);
+        stage.acc_offset = input_term;
+        tb_output_stage_check(&stage, depth, p->out_depth);
+        tb_matvec_s8(&stage, weights, depth, p->out_depth, x, output);
         output += p->out_depth;
     }
 }

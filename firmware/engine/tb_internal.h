@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "tb_dsp.h"
+
 #define TB_INT32_MIN (-2147483647 - 1)
 #define TB_INT32_MAX 2147483647
 
@@ -20,10 +22,14 @@
  * form), which is cheaper; (-2^31) * (-2^31) saturates. */
 static inline int32_t tb_srdhm(int32_t a, int32_t b)
 {
+#if TB_USE_DSP
+    return tb_srdhm_dsp(a, b);
+#else
     if (a == TB_INT32_MIN && b == TB_INT32_MIN) {
         return TB_INT32_MAX;
     }
     return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+#endif
 }
 
 /* x / 2^exponent rounded to nearest, halves away from zero (exponent 0..31). */
@@ -40,7 +46,7 @@ static inline int32_t tb_multiply_by_quantized_multiplier(int32_t x, int32_t mul
                                                           int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t right = left - shift;
     const int32_t shifted = (int32_t)((uint32_t)x << left);
     return tb_rounding_divide_by_pot(tb_srdhm(shifted, multiplier), right);
 }
@@ -75,11 +81,32 @@ static inline int32_t tb_end_tap(int32_t origin, int32_t dilation, int32_t size,
     return end < taps ? end : taps;
 }
 
-/* out[r] = requantize(bias[r] + acc_offset + sum over i < n of x[i] * w[r * n + i]) for every
- * row r < rows: the hot loop of CONV_2D and FULLY_CONNECTED (tb_matvec.c). */
-void tb_matvec_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t rows,
-                  const int32_t *bias, int32_t acc_offset, int32_t per_channel,
-                  const int32_t *multiplier, const int32_t *shift, int32_t output_offset,
-                  int32_t act_min, int32_t act_max, int8_t *out);
+/* What turns the int32 sum of a weight row into an int8 output (CONV_2D, FULLY_CONNECTED):
+ * out[r] = requantize(bias[r] + acc_offset + sum). */
+typedef struct {
+    const int32_t *bias;            /* per row */
+    int32_t acc_offset;             /* added to every row */
+    int32_t per_channel;            /* 1: multiplier/shift per row; 0: one value */
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t output_offset, act_min, act_max;
+    int32_t fast;                   /* tb_dsp_scale is exact for every row (Cortex-M DSP) */
+} tb_output_stage;
+
+/* Sets stage->fast for `rows` rows of n-value sums (the caller does it once per call). */
+void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows);
+
+/* out[r] = stage(sum over i < n of x[i] * w[r * n + i]) for every row r < rows: the hot loop of
+ * CONV_2D (one im2col column per output pixel) and FULLY_CONNECTED (tb_matvec.c). */
+void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
+                  const int8_t *x, int8_t *out);
+
+/* Cortex-M DSP only (TB_MATVEC_PAIRS): the same for two columns at once, unpacked beforehand
+ * into `pair` (tb_widen_column, once for all rows), into out0 and out1. Each weight load serves
+ * both columns. pair holds n + 4 words. */
+void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which);
+void tb_matvec2_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
+                   const uint32_t *pair, int8_t *out0, int8_t *out1);
+#define TB_MATVEC_PAIRS TB_USE_DSP
 
 #endif /* TB_INTERNAL_H */

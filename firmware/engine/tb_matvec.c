@@ -4,13 +4,16 @@
  * input load serves four accumulators.
  *
  * The sums are exact integer sums, so every path below gives the same result; the portable C
- * path is the reference (define TB_NO_SIMD to use it everywhere). Feature-specific paths (x86
- * SSE2 now, Cortex-M DSP later) change only how the four dot products are computed.
+ * path is the reference (define TB_NO_SIMD, or TB_NO_DSP on Cortex-M, to use it everywhere).
+ * On x86 an SSE2 path computes the four dot products; on Cortex-M with the DSP extension
+ * (tb_dsp.h) the whole product has its own path, at the end of this file.
  */
 #include "tb_engine.h"
 #include "tb_internal.h"
 
-#if defined(__SSE2__) && !defined(TB_NO_SIMD)
+#if TB_USE_DSP
+/* see the end of the file */
+#elif defined(__SSE2__) && !defined(TB_NO_SIMD)
 #include <emmintrin.h>
 
 /* 16 int8 lanes -> two vectors of 8 int16 lanes (sign extended). */
@@ -64,10 +67,23 @@ static int32_t tb_dot4_simd(const int8_t *x, const int8_t *w, int32_t n, int32_t
 }
 #endif
 
-void tb_matvec_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t rows,
-                  const int32_t *bias, int32_t acc_offset, int32_t per_channel,
-                  const int32_t *multiplier, const int32_t *shift, int32_t output_offset,
-                  int32_t act_min, int32_t act_max, int8_t *out)
+static inline int8_t tb_stage_output(const tb_output_stage *s, int32_t row, int32_t sum)
+{
+    const int32_t q = s->per_channel ? row : 0;
+    return tb_requantize(sum + s->bias[row] + s->acc_offset, s->multiplier[q], s->shift[q],
+                         s->output_offset, s->act_min, s->act_max);
+}
+
+#if !TB_USE_DSP
+void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows)
+{
+    (void)n;
+    (void)rows;
+    stage->fast = 0;   /* the portable path has one requantization */
+}
+
+void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
+                  const int8_t *x, int8_t *out)
 {
     int32_t r = 0, i, k;
 
@@ -83,19 +99,251 @@ void tb_matvec_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t rows,
             acc[3] += xi * w0[3 * n + i];
         }
         for (k = 0; k < 4; ++k) {
-            const int32_t q = per_channel ? r + k : 0;
-            out[r + k] = tb_requantize(acc[k] + bias[r + k] + acc_offset, multiplier[q],
-                                       shift[q], output_offset, act_min, act_max);
+            out[r + k] = tb_stage_output(stage, r + k, acc[k]);
         }
     }
     for (; r < rows; ++r) {   /* the last rows < 4 */
         const int8_t *wr = w + r * n;
-        const int32_t q = per_channel ? r : 0;
         int32_t acc = 0;
         for (i = 0; i < n; ++i) {
             acc += (int32_t)x[i] * wr[i];
         }
-        out[r] = tb_requantize(acc + bias[r] + acc_offset, multiplier[q], shift[q],
-                               output_offset, act_min, act_max);
+        out[r] = tb_stage_output(stage, r, acc);
     }
 }
+
+#endif
+
+#if TB_USE_DSP
+/*
+ * Cortex-M DSP path. A word of four int8 becomes two words of int16 pairs: bytes 0 and 2
+ * (SXTB16), bytes 1 and 3 (SXTB16 ROR 8). Unpacking input and weights the same way lines the
+ * pairs up, so two SMLAD add all four products. Unpacking costs as much as multiplying, so each
+ * unpacked word serves several accumulators: four rows x one column (tb_matvec_s8), or two rows
+ * x two columns (tb_matvec2_s8, the convolutions' pixel pairs) where the columns were unpacked
+ * once beforehand for all the rows (tb_widen_column).
+ *
+ * The inner loops are inline assembly: they need all fourteen allocatable registers, and GCC 12
+ * spills some of them when it schedules the same code from C. Each loop step takes one word
+ * (four values) of every row; the next row sits `n` bytes after the previous one, which costs a
+ * single offset register for all of them.
+ */
+
+/* The unpacked pair of columns: for each word k < n / 4 of the columns a and b, four words
+ * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8), then the last n % 4
+ * values of a, then those of b, one int32 each. */
+void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which)
+{
+    const int32_t words = n >> 2;
+    uint32_t *dst = pair + 2 * which, *tail = pair + 4 * words + 3 * which;
+    int32_t k;
+    for (k = 0; k < words; ++k) {
+        const uint32_t v = tb_load4(column + 4 * k);
+        dst[4 * k] = tb_sxtb16(v);
+        dst[4 * k + 1] = tb_sxtb16_ror8(v);
+    }
+    for (k = 4 * words; k < n; ++k) {
+        *tail++ = (uint32_t)(int32_t)column[k];
+    }
+}
+
+/* One word of two rows (w, w + n) times the unpacked columns at x, both pointers advanced;
+ * `off` holds n - 4, the distance to the second row once the first has advanced. */
+#define TB_STEP_2X2                                      \
+    "ldrd   %[a02], %[a13], [%[x]], #16\n\t"             \
+    "ldrd   %[b02], %[b13], [%[x], #-8]\n\t"             \
+    "ldr    %[v13], [%[w]], #4\n\t"                      \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s00], %[a02], %[v02], %[s00]\n\t"          \
+    "smlad  %[s00], %[a13], %[v13], %[s00]\n\t"          \
+    "smlad  %[s01], %[b02], %[v02], %[s01]\n\t"          \
+    "smlad  %[s01], %[b13], %[v13], %[s01]\n\t"          \
+    "ldr    %[v13], [%[w], %[off]]\n\t"                  \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s10], %[a02], %[v02], %[s10]\n\t"          \
+    "smlad  %[s10], %[a13], %[v13], %[s10]\n\t"          \
+    "smlad  %[s11], %[b02], %[v02], %[s11]\n\t"          \
+    "smlad  %[s11], %[b13], %[v13], %[s11]\n\t"
+
+#define TB_OPERANDS_2X2                                                                     \
+    [x] "+r"(x), [w] "+r"(w), [s00] "+r"(s[0]), [s01] "+r"(s[1]), [s10] "+r"(s[2]),         \
+        [s11] "+r"(s[3]), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),             \
+        [b13] "=&r"(b13), [v02] "=&r"(v02), [v13] "=&r"(v13)
+
+/* s[0..3] += (row 0, column a), (row 0, column b), (row 1, column a), (row 1, column b) over
+ * the first 4 * words values, rows at w and w + n, the columns unpacked at x. Not inlined:
+ * the caller's own live values would leave the assembly too few registers. */
+__attribute__((noinline)) static void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n,
+                                                 int32_t words, int32_t s[4])
+{
+    const int32_t off = n - 4;
+    const uint32_t *end = x + 4 * (words & ~1);
+    uint32_t a02, a13, b02, b13, v02, v13;
+    if (words & 1) {
+        __asm__(TB_STEP_2X2 : TB_OPERANDS_2X2 : [off] "r"(off) : "memory");
+        end += 4;
+    }
+    if (x != end) {   /* two words per turn */
+        __asm__("1:\n\t" TB_STEP_2X2 TB_STEP_2X2
+                "cmp    %[x], %[end]\n\t"
+                "bne    1b"
+                : TB_OPERANDS_2X2 : [off] "r"(off), [end] "r"(end) : "cc", "memory");
+    }
+}
+
+/* One word of one column (x) times four rows (w, w + n, w2, w2 + n), pointers advanced by 4. */
+#define TB_STEP_1X4                                      \
+    "ldr    %[x13], [%[x]], #4\n\t"                      \
+    "sxtb16 %[x02], %[x13]\n\t"                          \
+    "sxtb16 %[x13], %[x13], ror #8\n\t"                  \
+    "ldr    %[v13], [%[w]], #4\n\t"                      \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s0], %[x02], %[v02], %[s0]\n\t"            \
+    "smlad  %[s0], %[x13], %[v13], %[s0]\n\t"            \
+    "ldr    %[v13], [%[w], %[off]]\n\t"                  \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s1], %[x02], %[v02], %[s1]\n\t"            \
+    "smlad  %[s1], %[x13], %[v13], %[s1]\n\t"            \
+    "ldr    %[v13], [%[w2]], #4\n\t"                     \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s2], %[x02], %[v02], %[s2]\n\t"            \
+    "smlad  %[s2], %[x13], %[v13], %[s2]\n\t"            \
+    "ldr    %[v13], [%[w2], %[off]]\n\t"                 \
+    "sxtb16 %[v02], %[v13]\n\t"                          \
+    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
+    "smlad  %[s3], %[x02], %[v02], %[s3]\n\t"            \
+    "smlad  %[s3], %[x13], %[v13], %[s3]\n\t"
+
+#define TB_OPERANDS_1X4                                                                     \
+    [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [s0] "+r"(s[0]), [s1] "+r"(s[1]),               \
+        [s2] "+r"(s[2]), [s3] "+r"(s[3]), [x02] "=&r"(x02), [x13] "=&r"(x13),               \
+        [v02] "=&r"(v02), [v13] "=&r"(v13)
+
+/* s[k] += row k (at w + k * n) times the column x, k < 4, over the first 4 * words values. */
+__attribute__((noinline)) static void tb_dot_1x4(const int8_t *x, const int8_t *w, int32_t n, int32_t words,
+                              int32_t s[4])
+{
+    const int32_t off = n - 4;
+    const int8_t *end = x + 4 * (words & ~1), *w2 = w + 2 * n;
+    uint32_t x02, x13, v02, v13;
+    if (words & 1) {
+        __asm__(TB_STEP_1X4 : TB_OPERANDS_1X4 : [off] "r"(off) : "memory");
+        end += 4;
+    }
+    if (x != end) {
+        __asm__("1:\n\t" TB_STEP_1X4 TB_STEP_1X4
+                "cmp    %[x], %[end]\n\t"
+                "bne    1b"
+                : TB_OPERANDS_1X4 : [off] "r"(off), [end] "r"(end) : "cc", "memory");
+    }
+}
+
+void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows)
+{
+    /* |x * w| <= 128 * 128 for int8 */
+    const int32_t sum_bound = n < 65536 ? n * 128 * 128 : TB_INT32_MAX;
+    stage->fast = tb_dsp_scale_exact(stage->bias, stage->acc_offset, stage->shift,
+                                     stage->per_channel, rows, sum_bound);
+}
+
+/* Row `row`'s output for the sum s: the stage's requantization, fast when st->fast. */
+static inline int8_t tb_stage_dsp(const tb_output_stage *st, int32_t row, int32_t s)
+{
+    const int32_t q = st->per_channel ? row : 0;
+    const int32_t acc = s + st->bias[row] + st->acc_offset;
+    if (st->fast) {
+        return (int8_t)tb_clamp(tb_dsp_scale(acc, st->multiplier[q], st->shift[q])
+                                + st->output_offset, st->act_min, st->act_max);
+    }
+    return tb_requantize(acc, st->multiplier[q], st->shift[q], st->output_offset, st->act_min,
+                         st->act_max);
+}
+
+void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
+                  const int8_t *x, int8_t *out)
+{
+    const tb_output_stage st = *stage;   /* a copy the output stores cannot alias */
+    const int32_t words = n >> 2, done = n & ~3;
+    int8_t y[4];
+    int32_t r = 0, i, k;
+
+    for (; r + 4 <= rows; r += 4) {
+        const int8_t *wr = w + r * n;
+        int32_t s[4] = {0, 0, 0, 0};
+        tb_dot_1x4(x, wr, n, words, s);
+        for (i = done; i < n; ++i) {   /* the last n % 4 values */
+            for (k = 0; k < 4; ++k) {
+                s[k] += (int32_t)x[i] * wr[k * n + i];
+            }
+        }
+        for (k = 0; k < 4; ++k) {
+            y[k] = tb_stage_dsp(&st, r + k, s[k]);
+        }
+        /* stored last: int8_t stores may alias anything, and would have `st` reloaded */
+        for (k = 0; k < 4; ++k) {
+            out[r + k] = y[k];
+        }
+    }
+    for (; r < rows; ++r) {   /* the last rows < 4 */
+        const int8_t *wr = w + r * n;
+        int32_t s = 0;
+        for (i = 0; i < n; ++i) {
+            s += (int32_t)x[i] * wr[i];
+        }
+        out[r] = tb_stage_dsp(&st, r, s);
+    }
+}
+
+void tb_matvec2_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
+                   const uint32_t *pair, int8_t *out0, int8_t *out1)
+{
+    const tb_output_stage st = *stage;   /* see tb_matvec_s8 */
+    const int32_t words = n >> 2, done = n & ~3, rest = n & 3;
+    const uint32_t *tail = pair + 4 * words;   /* a's last values, then b's */
+    int8_t y00, y01, y10, y11;
+    int32_t r = 0, i;
+
+    for (; r + 2 <= rows; r += 2) {
+        const int8_t *wr = w + r * n;
+        int32_t s[4] = {0, 0, 0, 0};   /* (row, column): (0, a), (0, b), (1, a), (1, b) */
+        tb_dot_2x2(pair, wr, n, words, s);
+        for (i = 0; i < rest; ++i) {   /* the last n % 4 values */
+            const int32_t a = (int32_t)tail[i], b = (int32_t)tail[rest + i];
+            s[0] += a * wr[done + i];
+            s[1] += b * wr[done + i];
+            s[2] += a * wr[n + done + i];
+            s[3] += b * wr[n + done + i];
+        }
+        y00 = tb_stage_dsp(&st, r, s[0]);
+        y01 = tb_stage_dsp(&st, r, s[1]);
+        y10 = tb_stage_dsp(&st, r + 1, s[2]);
+        y11 = tb_stage_dsp(&st, r + 1, s[3]);
+        out0[r] = y00;   /* stored last, see tb_matvec_s8 */
+        out1[r] = y01;
+        out0[r + 1] = y10;
+        out1[r + 1] = y11;
+    }
+    if (r < rows) {   /* an odd last row */
+        const int8_t *wr = w + r * n;
+        int32_t s0 = 0, s1 = 0;
+        for (i = 0; i < words; ++i) {
+            const uint32_t v = tb_load4(wr + 4 * i), v02 = tb_sxtb16(v), v13 = tb_sxtb16_ror8(v);
+            s0 = tb_smlad(pair[4 * i + 1], v13, tb_smlad(pair[4 * i], v02, s0));
+            s1 = tb_smlad(pair[4 * i + 3], v13, tb_smlad(pair[4 * i + 2], v02, s1));
+        }
+        for (i = 0; i < rest; ++i) {
+            s0 += (int32_t)tail[i] * wr[done + i];
+            s1 += (int32_t)tail[rest + i] * wr[done + i];
+        }
+        y00 = tb_stage_dsp(&st, r, s0);
+        y01 = tb_stage_dsp(&st, r, s1);
+        out0[r] = y00;
+        out1[r] = y01;
+    }
+}
+#endif /* TB_USE_DSP */

@@ -1,0 +1,119 @@
+/* Test image for the engine on the emulated Cortex-M4 (QEMU mps2-an386), not a board: it runs a
+ * compiled model on every input of a file and writes the raw int8 outputs back, through ARM
+ * semihosting (QEMU with -semihosting-config enable=on,target=native; paths are relative to
+ * QEMU's working folder):
+ *   inputs.bin   N inputs of TB_INPUT_SIZE bytes, read one after another
+ *   outputs.bin  N outputs of TB_OUTPUT_SIZE bytes
+ *   counts.bin   per input, uint32 little endian: SysTick counts of the whole inference, then
+ *                (built with -DTB_LAYER_HOOK) of each layer. Under -icount shift=0 one count
+ *                is 40 instructions (25 MHz core clock, 1 ns per instruction).
+ * It exits QEMU with status 0, or 3 on a fault, 2 when a file cannot be opened. */
+#include <stdint.h>
+
+#include "cortex_m.h"
+#include "model.h"
+
+#define SYS_OPEN 0x01
+#define SYS_CLOSE 0x02
+#define SYS_WRITE 0x05
+#define SYS_READ 0x06
+#define SYS_EXIT_EXTENDED 0x20
+#define ADP_STOPPED_APPLICATION_EXIT 0x20026
+#define MODE_READ_BINARY 1
+#define MODE_WRITE_BINARY 5
+
+static int32_t semihost(int32_t operation, void *argument)
+{
+    register int32_t r0 __asm__("r0") = operation;
+    register void *r1 __asm__("r1") = argument;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+static void leave(int32_t status)
+{
+    int32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, status};
+    semihost(SYS_EXIT_EXTENDED, block);
+    for (;;) {
+    }
+}
+
+static void fault(void) { leave(3); }
+
+static int32_t open_file(const char *name, int32_t mode)
+{
+    int32_t length = 0, block[3];
+    while (name[length]) {
+        length++;
+    }
+    block[0] = (int32_t)(uintptr_t)name;
+    block[1] = mode;
+    block[2] = length;
+    return semihost(SYS_OPEN, block);
+}
+
+/* Returns the number of bytes NOT transferred, as semihosting does. */
+static int32_t transfer(int32_t operation, int32_t handle, const void *data, int32_t bytes)
+{
+    int32_t block[3] = {handle, (int32_t)(uintptr_t)data, bytes};
+    return semihost(operation, block);
+}
+
+/* SysTick counts down from 2^24 - 1 at the core clock, without interrupts. */
+static uint32_t ticks(void) { return SYST_CVR; }
+static uint32_t elapsed(uint32_t from, uint32_t to) { return (from - to) & 0xFFFFFFu; }
+
+static uint32_t counts[1 + TB_LAYER_COUNT];
+
+#ifdef TB_LAYER_HOOK
+static uint32_t layer_mark;
+void tb_layer_hook(int32_t layer, const void *output, int32_t output_bytes)
+{
+    const uint32_t now = ticks();
+    (void)output;
+    (void)output_bytes;
+    counts[1 + layer] = elapsed(layer_mark, now);
+    layer_mark = ticks();   /* the hook's own instructions are not charged to the next layer */
+}
+#define COUNT_WORDS (1 + TB_LAYER_COUNT)
+#else
+#define COUNT_WORDS 1
+#endif
+
+static int8_t input[TB_INPUT_SIZE];
+static int8_t output[TB_OUTPUT_SIZE];
+
+int main(void)
+{
+    const int32_t inputs = open_file("inputs.bin", MODE_READ_BINARY);
+    const int32_t outputs = open_file("outputs.bin", MODE_WRITE_BINARY);
+    const int32_t times = open_file("counts.bin", MODE_WRITE_BINARY);
+    if (inputs < 0 || outputs < 0 || times < 0) {
+        leave(2);
+    }
+    SYST_RVR = 0xFFFFFFu;
+    SYST_CVR = 0u;
+    SYST_CSR = 0x5u;   /* enabled, core clock, no interrupt */
+    while (transfer(SYS_READ, inputs, input, TB_INPUT_SIZE) == 0) {
+        const uint32_t start = ticks();
+#ifdef TB_LAYER_HOOK
+        layer_mark = start;
+#endif
+        tb_model_invoke(input, output);
+        counts[0] = elapsed(start, ticks());
+        if (transfer(SYS_WRITE, outputs, output, TB_OUTPUT_SIZE) != 0
+            || transfer(SYS_WRITE, times, counts, COUNT_WORDS * 4) != 0) {
+            leave(2);
+        }
+    }
+    transfer(SYS_CLOSE, outputs, 0, 0);
+    transfer(SYS_CLOSE, times, 0, 0);
+    leave(0);
+    return 0;
+}
+
+__attribute__((section(".vectors"), used))
+static const cortex_m_vector vectors[16] = {
+    (cortex_m_vector)&stack_top, reset_handler, fault, fault, fault, fault, fault, 0, 0, 0, 0,
+    fault, fault, 0, fault, fault,
+};
