@@ -460,5 +460,44 @@ def train(bench, config_path, data, synthetic, per_class, out, quick, epochs, ba
     click.echo(trainer.format_summary(summary, out))
 
 
+@main.command()
+@click.option("--emulate", type=click.Choice(["host", "qemu"]),
+              help="Run on an emulated board (default host, unless --port is given).")
+@click.option("--port", help="A board already flashed with the tinybench firmware of each model.")
+@click.option("--benchmarks", "bench_ids", default=",".join(BENCH_IDS), show_default=True,
+              help="Comma-separated benchmarks to run.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path),
+              help="A folder with one dataset folder per benchmark (raw or prepared).")
+@click.option("--synthetic", is_flag=True,
+              help="Train and evaluate on synthetic data in the real formats (no download).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Use the int8 models <bench>.tflite in this folder instead of training "
+                   "(for instance the official ones: tinybench models download).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/suite"),
+              show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), help="Override the configs' epochs.")
+@click.option("--quick", is_flag=True, help="The configs' quick: settings (small data; implied "
+                                            "by --synthetic).")
+@click.option("--short-window", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Performance windows of SECONDS instead of 10 s (results not valid).")
+@click.option("--power", help="Also run energy mode with this monitor (lpm01a[:PORT], "
+                              "joulescope, sim).")
+@click.option("--no-layers", is_flag=True, help="Skip the per-layer profile.")
+def suite(emulate, port, bench_ids, data, synthetic, models_dir, out, epochs, quick, short_window,
+          power, no_layers):
+    """The whole flow for each benchmark: train (or take --models), quantize, compile, build,
+    run performance and accuracy (and energy with --power), report and check."""
+    from tinybench.suite import SuiteOptions, run_suite
+    if port and emulate:
+        raise UserError("give either --port or --emulate")
+    outcomes = run_suite(SuiteOptions(
+        out=out, benchmarks=[_bench_arg(b.strip()) for b in bench_ids.split(",") if b.strip()],
+        emulate=None if port else (emulate or "host"), port=port, data=data, synthetic=synthetic,
+        models=models_dir, epochs=epochs, quick=quick or synthetic, short_window=short_window,
+        power=power, layers=not no_layers, log=click.echo))
+    if any(o.error for o in outcomes):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -37,7 +37,8 @@ def make_report(paths: list[Path], out: Path | None) -> Report:
 
     systems = results.load([Path(p) for p in paths])
     all_tables = tables.all_tables(systems)
-    text = "\n\n".join(t.text() for t in all_tables)
+    notes = list(dict.fromkeys(n for s in systems for r in s.models.values() for n in r.notes))
+    text = "\n\n".join([f"NOTE: {n}" for n in notes] + [t.text() for t in all_tables])
     report = Report(text)
     if out is None:
         return report
@@ -81,7 +82,7 @@ def make_report(paths: list[Path], out: Path | None) -> Report:
                                                         "host scenario latencies")),
         ("Run-rule errors", table("Run-rule")),
     ]
-    page = html.render(sections, [str(p) for p in paths])
+    page = html.render(sections, [str(p) for p in paths], notes)
     tmp = out / "report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out / "report.html")   # last, whole: a report.html is always complete

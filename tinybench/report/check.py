@@ -295,6 +295,11 @@ class _Checker:
         lines = formats.read_lines(test_dir / "results.txt")
         for line in formats.run_rule_errors(lines):
             self.error(test_dir / "results.txt", f"run-rule error: {line}")
+        for line in lines:
+            note = formats.NOTE.match(line)
+            if note and note.group(1) == formats.SYNTHETIC_NOTE:
+                self.error(test_dir / "results.txt", "the run used synthetic data: results on "
+                                                     "the real eval set are needed to submit")
         return lines
 
     def result(self, model: Path, rule: ModelRule, division: str, values: dict) -> dict | None:

@@ -31,6 +31,10 @@ SWW_DUTY_CYCLE = re.compile(r"Average duty cycle:\s*([\d\.]+)")
 # Run-rule errors the runner writes instead of (or beside) a result, e.g.
 # "ERROR 1 - loop_count was not exactly 5." or "ERROR: Not valid for submission...".
 RUN_RULE_ERROR = re.compile(r"\bERROR\b")
+# tinybench's own remark on a run, e.g. that its data were synthetic (not an official line).
+NOTE = re.compile(r".*\bNote: (.+)$")
+SYNTHETIC_NOTE = ("SYNTHETIC DATA: trained and evaluated on tinybench's synthetic stand-ins for "
+                  "the real datasets; the accuracy says nothing about the real benchmark")
 
 
 def read_lines(path: Path) -> list[str]:

@@ -18,6 +18,7 @@ th:first-child, td:first-child, td.text, th.text { text-align: left; }
 th { background: #f3f3f3; } td.pub, th.pub { color: #666; background: #fafafa; }
 tr:nth-child(even) td { background: #fcfcfc; }
 .note, .meta { color: #666; font-size: 0.85em; margin: 0.2em 0; }
+.warning { background: #fff3cd; border: 1px solid #e0c060; padding: 0.5em 0.8em; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 code { background: #f3f3f3; padding: 0 0.2em; }
 """
@@ -27,14 +28,17 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def render(sections: list[tuple[str, list[str]]], sources: list[str]) -> str:
-    """sections: (heading, [html fragments]); fragments are already-escaped HTML."""
+def render(sections: list[tuple[str, list[str]]], sources: list[str],
+           notes: list[str] = ()) -> str:
+    """sections: (heading, [html fragments]); fragments are already-escaped HTML. notes: remarks
+    on the runs (such as synthetic data), shown above everything else."""
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>tinybench report</title><style>{STYLE}</style></head><body>",
              "<h1>tinybench report</h1>",
              f"<p class=\"meta\">Written {datetime.now():%Y-%m-%d %H:%M} by tinybench "
              f"{html.escape(__version__)} from: "
              + ", ".join(f"<code>{html.escape(s)}</code>" for s in sources) + "</p>"]
+    parts += [f"<p class=\"warning\">{html.escape(n)}</p>" for n in notes]
     for heading, fragments in sections:
         if fragments:
             parts.append(f"<h2>{html.escape(heading)}</h2>")

@@ -44,6 +44,7 @@ class ModelResult:
     layers: list[Layer] | None = None
     hostbench: dict[str, dict] = field(default_factory=dict)  # scenario -> its results.json
     run_errors: list[str] = field(default_factory=list)       # "performance: ERROR 1 - ..."
+    notes: list[str] = field(default_factory=list)            # the runs' "Note: ..." lines
 
     @property
     def key(self) -> str:
@@ -80,6 +81,10 @@ class SystemResults:
 def _read_test(result: ModelResult, test: str, folder: Path) -> None:
     lines = formats.read_lines(folder / "results.txt")
     result.run_errors += [f"{test}: {line}" for line in formats.run_rule_errors(lines)]
+    for line in lines:
+        note = formats.NOTE.match(line)
+        if note and note.group(1) not in result.notes:
+            result.notes.append(note.group(1))
     if test == "performance":
         result.throughput = formats.last_number(lines, formats.THROUGHPUT)
         result.throughput_valid = (result.throughput is not None

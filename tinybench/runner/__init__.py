@@ -19,7 +19,7 @@ from tinybench.errors import UserError
 from tinybench.runner import accuracy, performance
 from tinybench.runner.context import RunContext
 from tinybench.runner.exchange import StepRunner, connect
-from tinybench.runner.output import RunOutput
+from tinybench.runner.output import RunOutput, results_prefix
 
 MODES = ("performance", "accuracy", "energy", "layers")
 
@@ -46,6 +46,7 @@ class RunOptions:
     voltage: float | None = None        # energy: volts the monitor supplies (default 1.8)
     instructions_per_us: float | None = None  # the DUT's clock counts instructions (QEMU icount)
     model_macs: int | None = None       # MACs per inference, when the model is known
+    note: str | None = None             # a remark for results.txt and the report (synthetic data)
 
 
 @dataclass
@@ -128,6 +129,8 @@ def run(options: RunOptions, monitor=None) -> RunResult:
         else:
             lines = performance.run(ctx, options.dataset, entries, options.iterations,
                                     options.short_window)
+        if options.note:
+            lines.append(results_prefix() + f"Note: {options.note}")
         output.log(f"bytes sent {client.bytes_sent}, {client.exchange_seconds:.3f} s in exchanges")
         ctx.summary.update(benchmark=bench.id if bench else None, model=model, mode=options.mode,
                            exchange_seconds=client.exchange_seconds,
