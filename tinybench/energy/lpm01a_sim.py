@@ -146,6 +146,8 @@ class Lpm01aSimulator:
         self._acq_start_ns = time.monotonic_ns()
         self._sent = 0
         self._events = event_counter
+        self._pulses_sent = 0      # pulses of this acquisition already streamed
+        self.late_pulses = 0       # pulses reported after their place in the stream had passed
         self.acquiring = True
 
     def _stream(self) -> None:
@@ -158,8 +160,11 @@ class Lpm01aSimulator:
         self.sync()
         start = self._acq_start_ns
         energies = self.model.bin_energies(start, self._rate, self._sent, due - self._sent)
-        pulses = self.model.pulses_between(start + int(self._sent * period_ns),
-                                           start + int(due * period_ns))
+        # Every pulse of this acquisition not streamed yet, including one the DUT reported too
+        # late for its own sample period: it goes out now, a little late, never dropped.
+        pulses = self.model.pulses_between(start, start + int(due * period_ns))[self._pulses_sent:]
+        self._pulses_sent += len(pulses)
+        self.late_pulses += sum(1 for t in pulses if t < start + self._sent * period_ns)
         out = []
         for k, energy in zip(range(self._sent, due), energies):
             period_end = start + int((k + 1) * period_ns)
