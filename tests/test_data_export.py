@@ -77,7 +77,8 @@ def test_export_reads_back_byte_for_byte(prepared, tmp_path, bench_id):
         assert back.tobytes() == raw
     if bench_id == "ad01":
         assert all((tmp_path / e.file).stat().st_size == 200 * 128 * 4 for e in entries)
-        assert len(evalset.windows(entries[0], evalset.read_input(tmp_path, entries[0], bench), bench)) == 196
+        first = evalset.read_input(tmp_path, entries[0], bench)
+        assert len(evalset.windows(entries[0], first, bench)) == 196
 
 
 def _kws_rows(labels, count):

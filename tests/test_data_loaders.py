@@ -36,7 +36,8 @@ def test_speech_commands_layout_and_splits(sources):
     assert (src / "speech_commands_v0.02" / "_background_noise_" / "running_tap.wav").is_file()
     assert (src / "speech_commands_test_set_v0.02" / "_silence_").is_dir()
     clips = speech_commands.splits(src)
-    labels = {split: np.bincount([c.label for c in items], minlength=12) for split, items in clips.items()}
+    labels = {split: np.bincount([c.label for c in items], minlength=12)
+              for split, items in clips.items()}
     assert all((counts > 0).all() for counts in labels.values())  # every class in every split
     listed = set((src / "speech_commands_v0.02" / "validation_list.txt").read_text().split())
     assert {c.name for c in clips["validation"] if c.start is None} == listed
@@ -62,7 +63,8 @@ def test_vww_cifar_toycar_layouts(sources):
     toycar = toyadmos.splits(sources["ad01"])
     assert {r.label for r in toycar["train"] + toycar["validation"]} == {0}
     assert {r.label for r in toycar["test"]} == {0, 1}
-    assert toyadmos.eval_file_name("anomaly_id_02_00000007.wav") == "anomaly_id_02_00000007_hist_librosa.bin"
+    assert (toyadmos.eval_file_name("anomaly_id_02_00000007.wav")
+            == "anomaly_id_02_00000007_hist_librosa.bin")
 
 
 def test_cifar_batches_are_planar_and_read_back_hwc(tmp_path):
@@ -206,4 +208,5 @@ def test_cli_synth_and_prepare(cli, tmp_path):
     result = cli("datasets", "prepare", "ic01", "--source", tmp_path / "raw", "--out", tmp_path / "p")
     assert result.exit_code == 0 and "train 20, test 40" in result.output
     result = cli("datasets", "prepare", "ic01", "--source", tmp_path / "nothing", "--out", tmp_path / "q")
-    assert result.exit_code == 1 and "no such folder" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "no such folder" in result.output
+    assert "Traceback" not in result.output

@@ -55,7 +55,8 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     out = tmp_path / "run"
     first = train.train("kws01", out, synthetic=True, quick=True, per_class=6, epochs=3,
                         max_steps=20, show_progress=False, log=lambda text: None)
-    steps_per_epoch = train.TrainingData("kws01", train.prep.open_prepared(out / "prepared"), 8, 0).steps_per_epoch
+    prepared = train.prep.open_prepared(out / "prepared")
+    steps_per_epoch = train.TrainingData("kws01", prepared, 8, 0).steps_per_epoch
     assert steps_per_epoch > 10  # so that 20 steps stop inside the second epoch
     assert first["epochs_done"] == 2 and not first["finished"]
     assert (out / "checkpoint.keras").is_file() and not (out / "model.keras").exists()
@@ -98,7 +99,8 @@ def test_reference_configs(bench_id):
 
 def test_bad_configs_and_options(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("benchmark: kws01\nbatch_size: 8\nepochs: 2\nloss: mse\nlearning_rate: {schedule: cosine}\n")
+    bad.write_text("benchmark: kws01\nbatch_size: 8\nepochs: 2\nloss: mse\n"
+                   "learning_rate: {schedule: cosine}\n")
     with pytest.raises(UserError, match="cosine"):
         train.load_config("kws01", bad)
     bad.write_text("benchmark: kws01\nbatch_size: 8\nepochs: 2\nloss: mse\nlr: 3\n")

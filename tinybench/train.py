@@ -11,7 +11,8 @@ quality metric first reaches the target. The output folder holds:
     calibration.npy    representative inputs from the same data, for `tinybench quantize`
 
 Running the same command again continues from the checkpoint. `--strategy` picks a tf.distribute
-strategy (mirrored: all local devices; multiworker: the cluster in TF_CONFIG).
+strategy (mirrored: all local devices; multiworker: the cluster in TF_CONFIG). TensorFlow runs with
+op determinism on, so a seed gives the same run every time (on the same machine and versions).
 """
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def load_config(bench_id: str, path: Path | None = None, quick: bool = False) ->
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({exc})") from None
     except TypeError as exc:
-        raise UserError(f"{path}: {exc}; the keys are {', '.join(TrainConfig.__dataclass_fields__)}") from None
+        keys = ", ".join(TrainConfig.__dataclass_fields__)
+        raise UserError(f"{path}: {exc}; the keys are {keys}") from None
     if config.batchnorm_momentum is not None and not 0.0 < config.batchnorm_momentum < 1.0:
         raise UserError(f"{path}: batchnorm_momentum must be between 0 and 1")
     if config.benchmark != bench.id:
@@ -343,6 +345,7 @@ def train(bench_id: str, out: Path, data: Path | None = None, synthetic: bool = 
     keras = import_keras()
     import tensorflow as tf
     keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()  # the same seed gives the same run
     distribution = _strategy(tf, strategy)
     chief = _is_chief(distribution)
     with distribution.scope():

@@ -93,7 +93,8 @@ def _extract(archive_path: Path, into: Path) -> None:
                         bar.update(raw.tell() - done)
                         done = raw.tell()
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise UserError(f"{archive_path}: could not unpack ({exc}); delete it and download again") from None
+        raise UserError(f"{archive_path}: could not unpack ({exc}); delete it and download "
+                        f"again") from None
 
 
 def _merge(partial: Path, target: Path) -> None:

@@ -74,7 +74,8 @@ def _utterance(rng, vowel_pair: tuple[int, int]) -> np.ndarray:
         sound = np.zeros(n)
         for h in range(1, int(3800 / pitch)):
             freq = h * pitch
-            gain = np.exp(-0.5 * ((freq - f1) / 90.0) ** 2) + 0.6 * np.exp(-0.5 * ((freq - f2) / 130.0) ** 2)
+            gain = (np.exp(-0.5 * ((freq - f1) / 90.0) ** 2)
+                    + 0.6 * np.exp(-0.5 * ((freq - f2) / 130.0) ** 2))
             sound += gain * np.sin(h * phase)
         envelope = np.sin(np.pi * np.arange(n) / n) ** 0.5
         end = min(start + n, length)
@@ -125,7 +126,8 @@ def kws01(out: Path, per_class: int, rng, noise_seconds: float = 10.0) -> None:
                     colour = ("white", "pink", "tap")[k % 3]
                     clip = rng.uniform(0.01, 0.5) * _noise(rng, SAMPLE_RATE, colour)
                 else:
-                    pair = pairs[index] if word in sc.WORDS else pairs[len(sc.WORDS) + k % len(UNKNOWN_WORDS)]
+                    unknown = len(sc.WORDS) + k % len(UNKNOWN_WORDS)
+                    pair = pairs[index] if word in sc.WORDS else pairs[unknown]
                     clip = _utterance(rng, pair)
                 write_wav(test / word / f"{_speaker(rng)}_nohash_{k % 3}.wav", clip, SAMPLE_RATE)
                 bar.update()
@@ -157,12 +159,12 @@ def _clutter(draw, rng, size: int, shapes: int) -> None:
 
 
 def _figure(draw, rng, size: int) -> None:
-    """A person-like figure: skin-toned head and hands, torso, arms and legs, in random clothes,
-    scale and place."""
+    """A person-like figure: skin-toned head and bare arms, torso and legs in random clothes, at a
+    random scale and place."""
     height = rng.uniform(0.6, 0.95) * size
     cx = rng.uniform(0.3, 0.7) * size
     top = rng.uniform(0.0, size - height)
-    head = height * 0.2
+    head = height * 0.26
     skin = tuple(int(min(255, c)) for c in SKIN * rng.uniform(0.75, 1.1))
     shirt, trousers = _clutter_colour(rng), _clutter_colour(rng)
     draw.ellipse([cx - head / 2, top, cx + head / 2, top + head], fill=skin)
@@ -172,7 +174,7 @@ def _figure(draw, rng, size: int) -> None:
     limb = max(2, int(height * 0.07))
     for side in (-1, 1):
         hand = (cx + side * width * rng.uniform(0.8, 1.6), torso_top + height * 0.3)
-        draw.line([cx + side * width / 2, torso_top + 2, *hand], fill=shirt, width=limb)
+        draw.line([cx + side * width / 2, torso_top + 2, *hand], fill=skin, width=limb)  # bare arms
         draw.ellipse([hand[0] - limb, hand[1] - limb, hand[0] + limb, hand[1] + limb], fill=skin)
         draw.line([cx + side * width * 0.25, torso_bottom, cx + side * width * rng.uniform(0.3, 0.8),
                    top + height], fill=trousers, width=limb + 1)
@@ -195,7 +197,6 @@ def vww01(out: Path, per_class: int, rng) -> None:
                 _clutter(draw, rng, size, int(rng.integers(2, 7)))
                 if name == "person":
                     _figure(draw, rng, size)
-                    _clutter(draw, rng, size, int(rng.integers(0, 2)))
                 image_id = ids[label * per_class + k]
                 img.save(root / name / f"COCO_train2014_{image_id:012d}.jpg", quality=90)
                 bar.update()
@@ -210,7 +211,8 @@ def _cifar_image(rng, label: int) -> np.ndarray:
     angle = rng.uniform(0, np.pi)
     freq = (0.12 if label < 5 else 0.3) * rng.uniform(0.85, 1.15)
     yy, xx = np.mgrid[0:side, 0:side]
-    stripes = np.sin(freq * 2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) + rng.uniform(0, 2 * np.pi))
+    along = xx * np.cos(angle) + yy * np.sin(angle)
+    stripes = np.sin(freq * 2 * np.pi * along + rng.uniform(0, 2 * np.pi))
     image = colour[None, None, :] * (0.6 + rng.uniform(0.15, 0.35) * stripes[..., None])
     image = image * rng.uniform(0.6, 1.1) + rng.uniform(-30, 30, 3)  # exposure and colour cast
     return np.clip(image + rng.normal(0, 25, image.shape), 0, 255).astype(np.uint8)
@@ -270,7 +272,8 @@ def _machine_sound(rng, machine: int, seconds: float, anomaly: str | None) -> np
     sound += 0.08 * _noise(rng, n, "pink")
     if anomaly == "clicks":
         for start in rng.choice(n - 200, size=int(seconds * rng.uniform(4, 10)), replace=False):
-            sound[start:start + 200] += rng.uniform(0.3, 1.0) * rng.normal(0, 1, 200) * np.exp(-np.arange(200) / 40)
+            click = rng.normal(0, 1, 200) * np.exp(-np.arange(200) / 40)
+            sound[start:start + 200] += rng.uniform(0.3, 1.0) * click
     elif anomaly == "squeal":
         sound += rng.uniform(0.03, 0.15) * np.sin(2 * np.pi * rng.uniform(2500, 5000) * t)
     return 0.5 * sound / np.abs(sound).max()
