@@ -119,6 +119,9 @@ def test_nucleo_build_fits_every_official_model(official_model, tmp_path):
         assert section.get(".data", 0) + section[".bss"] + section[".stack"] < 640 * 1024
         # the model's weights are in the image (flash), not copied to RAM
         assert section[".text"] > read_graph(official_model(bench_id)).input.size
+        # the UART runs at the benchmark's official rate (ad01: 921600)
+        baud = benchmarks.get(bench_id).baud_performance
+        assert f"-DTB_BAUD_RATE={baud}u" in (tmp_path / bench_id / "cflags.txt").read_text()
 
 
 def test_nucleo_build_refuses_a_model_too_big_for_the_part(tmp_path):

@@ -109,9 +109,11 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
         command.append(f"BENCHMARK={benchmark}")
     if layer_hook:
         command.append("CFLAGS=-DTB_LAYER_HOOK")
+    bench = conventions(header, benchmark)
     if energy:
-        bench = conventions(header, benchmark)
-        command += ["ENERGY=1"] + ([f"BAUD={bench.baud_energy}"] if bench else [])
+        command.append("ENERGY=1")
+    if bench:   # the benchmark's official UART rate (ad01 performance: 921600)
+        command.append(f"BAUD={bench.baud_energy if energy else bench.baud_performance}")
     try:
         done = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:
