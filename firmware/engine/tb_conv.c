@@ -11,26 +11,37 @@ static void tb_im2col_s8(const tb_conv_params *p, const int8_t *in_b, int32_t y0
 {
     const int32_t in_c = p->in_c, kw = p->filter_w, dil_w = p->dilation_w;
     const int8_t zero_point = (int8_t)(-p->input_offset);
-    const int32_t kx_lo = tb_first_tap(x0, dil_w);
-    const int32_t kx_hi = tb_end_tap(x0, dil_w, p->in_w, kw);
-    int32_t ky, kx;
+    int32_t kx_lo, kx_hi, ky, kx;
 
+    if (dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w && y0 >= 0
+        && y0 + (p->filter_h - 1) * p->dilation_h < p->in_h) {
+        /* the usual window inside the input: one contiguous run of bytes per row */
+        const int8_t *row = in_b + (y0 * p->in_w + x0) * in_c;
+        for (ky = 0; ky < p->filter_h; ++ky) {
+            tb_copy_bytes(column, row, kw * in_c);
+            column += kw * in_c;
+            row += p->dilation_h * p->in_w * in_c;
+        }
+        return;
+    }
+    kx_lo = tb_first_tap(x0, dil_w);
+    kx_hi = tb_end_tap(x0, dil_w, p->in_w, kw);
     for (ky = 0; ky < p->filter_h; ++ky) {
         const int32_t y = y0 + ky * p->dilation_h;
         if (y < 0 || y >= p->in_h || kx_lo >= kx_hi) {
-            memset(column, zero_point, (size_t)(kw * in_c));
+            tb_fill_bytes(column, zero_point, kw * in_c);
         } else {
             const int8_t *row = in_b + y * p->in_w * in_c;
-            memset(column, zero_point, (size_t)(kx_lo * in_c));
+            tb_fill_bytes(column, zero_point, kx_lo * in_c);
             if (dil_w == 1) {   /* the valid taps of a row are contiguous in memory */
-                memcpy(column + kx_lo * in_c, row + (x0 + kx_lo) * in_c,
-                       (size_t)((kx_hi - kx_lo) * in_c));
+                tb_copy_bytes(column + kx_lo * in_c, row + (x0 + kx_lo) * in_c,
+                              (kx_hi - kx_lo) * in_c);
             } else {
                 for (kx = kx_lo; kx < kx_hi; ++kx) {
-                    memcpy(column + kx * in_c, row + (x0 + kx * dil_w) * in_c, (size_t)in_c);
+                    tb_copy_bytes(column + kx * in_c, row + (x0 + kx * dil_w) * in_c, in_c);
                 }
             }
-            memset(column + kx_hi * in_c, zero_point, (size_t)((kw - kx_hi) * in_c));
+            tb_fill_bytes(column + kx_hi * in_c, zero_point, (kw - kx_hi) * in_c);
         }
         column += kw * in_c;
     }
@@ -51,27 +62,54 @@ static const int8_t *tb_conv_column(const tb_conv_params *p, const int8_t *in_b,
 }
 
 #if TB_MATVEC_PAIRS
-/* Two output pixels at a time share each weight load (tb_matvec2_s8), their columns unpacked
- * into a buffer on the stack of 4 bytes per column value, up to this many values (ic01's 3x3x64
- * filters, the largest in MLPerf Tiny). Larger columns go one pixel at a time. */
+/* On Cortex-M DSP, output pixels go two at a time so that each weight load serves both
+ * (tb_matvec2_s8). Their columns are unpacked into a buffer on the stack, 4 bytes per column
+ * value, up to this many values (ic01's 3x3x64 filters, the largest in MLPerf Tiny); larger
+ * filters go one pixel at a time. */
 #ifndef TB_PAIR_MAX_DEPTH
 #define TB_PAIR_MAX_DEPTH 576
 #endif
+/* Output channels whose requantization constants are prepared together (on the stack, 16
+ * bytes each), once for all pixels. */
+#define TB_ROW_CHUNK 64
 
-/* Unpacks the columns of output pixels `pixel` and `pixel + 1` into `pair`; 0 when too big. */
-static int32_t tb_conv_pair(const tb_conv_params *p, const int8_t *in_b, int32_t pixel,
-                            int32_t pointwise, uint32_t *pair)
+static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
+                          const int8_t *input, const int8_t *filter, int8_t *output)
 {
-    const int32_t n = p->filter_h * p->filter_w * p->in_c;
-    int32_t which;
-    if (n > TB_PAIR_MAX_DEPTH) {
-        return 0;
+    const int32_t n = p->filter_h * p->filter_w * p->in_c, out_c = p->out_c;
+    const int32_t pixels = p->out_h * p->out_w;
+    const int32_t pointwise = p->filter_h == 1 && p->filter_w == 1;
+    uint32_t pair[TB_PAIR_MAX_DEPTH + 4];
+    tb_dsp_scale scales[TB_ROW_CHUNK];
+    int32_t first, b, q;
+
+    for (first = 0; first < out_c; first += TB_ROW_CHUNK) {
+        const int32_t rows = out_c - first < TB_ROW_CHUNK ? out_c - first : TB_ROW_CHUNK;
+        const int8_t *w = filter + first * n;
+        tb_output_stage chunk = *stage;   /* rows [first, first + rows) */
+        chunk.bias += first;
+        if (chunk.per_channel) {
+            chunk.multiplier += first;
+            chunk.shift += first;
+        }
+        if (chunk.fast) {
+            tb_dsp_stage_scales(&chunk, rows, scales);
+        }
+        for (b = 0; b < p->batches; ++b) {
+            const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
+            int8_t *out = output + b * pixels * out_c + first;
+            for (q = 0; q + 1 < pixels; q += 2, out += 2 * out_c) {
+                tb_widen_column(pair, tb_conv_column(p, in_b, q, pointwise, p->scratch), n, 0);
+                tb_widen_column(pair, tb_conv_column(p, in_b, q + 1, pointwise, p->scratch), n, 1);
+                tb_matvec2_s8(&chunk, chunk.fast ? scales : NULL, w, n, rows, pair, out,
+                              out + out_c);
+            }
+            if (q < pixels) {   /* an odd last pixel */
+                tb_matvec_s8(&chunk, w, n, rows, tb_conv_column(p, in_b, q, pointwise, p->scratch),
+                             out);
+            }
+        }
     }
-    for (which = 0; which < 2; ++which) {
-        const int8_t *column = tb_conv_column(p, in_b, pixel + which, pointwise, p->scratch);
-        tb_widen_column(pair, column, n, which);
-    }
-    return 1;
 }
 #endif
 
@@ -82,30 +120,23 @@ void tb_conv2d_s8(const tb_conv_params *p, const int8_t *input, const int8_t *fi
     const int32_t column_size = p->filter_h * p->filter_w * in_c;
     const int32_t pixels = p->out_h * p->out_w;
     const int32_t pointwise = p->filter_h == 1 && p->filter_w == 1;
-    tb_output_stage stage = {.bias = p->bias, .acc_offset = 0,
-                                   .per_channel = p->per_channel, .multiplier = p->multiplier,
-                                   .shift = p->shift, .output_offset = p->output_offset,
-                                   .act_min = p->act_min, .act_max = p->act_max,
-                                   .fast = 0};
-#if TB_MATVEC_PAIRS
-    uint32_t pair[TB_PAIR_MAX_DEPTH + 4];
-#endif
+    tb_output_stage stage = {.bias = p->bias, .acc_offset = 0, .per_channel = p->per_channel,
+                             .multiplier = p->multiplier, .shift = p->shift,
+                             .output_offset = p->output_offset, .act_min = p->act_min,
+                             .act_max = p->act_max, .fast = 0};
     int32_t b, q;
 
-    tb_output_stage_check(&stage, column_size, out_c);
+    tb_output_stage_check(&stage, out_c);
+#if TB_MATVEC_PAIRS
+    if (column_size <= TB_PAIR_MAX_DEPTH) {
+        tb_conv_pairs(p, &stage, input, filter, output);
+        return;
+    }
+#endif
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + b * p->in_h * p->in_w * in_c;
         for (q = 0; q < pixels; ++q) {
-            const int8_t *column;
-#if TB_MATVEC_PAIRS
-            if (q + 1 < pixels && tb_conv_pair(p, in_b, q, pointwise, pair)) {
-                tb_matvec2_s8(&stage, filter, column_size, out_c, pair, output, output + out_c);
-                output += 2 * out_c;
-                ++q;
-                continue;
-            }
-#endif
-            column = tb_conv_column(p, in_b, q, pointwise, p->scratch);
+            const int8_t *column = tb_conv_column(p, in_b, q, pointwise, p->scratch);
             tb_matvec_s8(&stage, filter, column_size, out_c, column, output);
             output += out_c;
         }
@@ -129,137 +160,197 @@ static inline void tb_dw_block(const int8_t *x, const int8_t *w, int32_t input_o
 }
 
 #if TB_USE_DSP
-/* One tap of four channels: x and v point at the input and weight bytes of channels c..c+3. */
-#define TB_DW_TAP4(x, v)                                                     \
-    do {                                                                      \
-        const uint32_t xw_ = tb_load4(x), vw_ = tb_load4(v);                  \
-        const uint32_t x02_ = tb_sxtab16(offset_pair, xw_);                   \
-        const uint32_t x13_ = tb_sxtab16_ror8(offset_pair, xw_);              \
-        const uint32_t v02_ = tb_sxtb16(vw_), v13_ = tb_sxtb16_ror8(vw_);     \
-        s0 = tb_smlabb(x02_, v02_, s0);                                       \
-        s2 = tb_smlatt(x02_, v02_, s2);                                       \
-        s1 = tb_smlabb(x13_, v13_, s1);                                       \
-        s3 = tb_smlatt(x13_, v13_, s3);                                       \
+/*
+ * DEPTHWISE_CONV_2D on Cortex-M DSP, depth multiplier 1: four channels at a time, one output
+ * row of them per pass so that what belongs to the four channels is prepared once per row: their
+ * weights unpacked into int16 pairs (SXTB16) in a small buffer, their biases and requantization
+ * constants. Per tap, SXTAB16 unpacks four input bytes into two int16 pairs and adds the input
+ * offset to each (|x + offset| <= 255 fits); SMLABB / SMLATT multiply-accumulate the bottom /
+ * top halves, one channel each. Outputs are requantized, packed and clamped four at a time.
+ */
+#define TB_DW_MAX_TAPS 25   /* 5x5 filters; larger ones take the portable path */
+
+/* One tap: four input bytes at x, the tap's unpacked weights at v[0] (channels 0, 2) and v[1]
+ * (channels 1, 3), accumulated into s0..s3. */
+#define TB_DW_TAP(x, v)                                                   \
+    do {                                                                   \
+        const uint32_t xw_ = tb_load4(x);                                  \
+        const uint32_t x02_ = tb_sxtab16(offset_pair, xw_);                \
+        const uint32_t x13_ = tb_sxtab16_ror8(offset_pair, xw_);           \
+        s0 = tb_smlabb(x02_, (v)[0], s0);                                  \
+        s2 = tb_smlatt(x02_, (v)[0], s2);                                  \
+        s1 = tb_smlabb(x13_, (v)[1], s1);                                  \
+        s3 = tb_smlatt(x13_, (v)[1], s3);                                  \
     } while (0)
 
-/* s[0..3] = bias + the sums of output channels c..c+3 of one pixel (depth multiplier 1) over
- * taps_h x taps_w taps: `px` is the first tap's input at channel c, `pw` its weights. Taps step
- * by `step` bytes in both (the channel count) and rows by x_row, w_row. SXTAB16 unpacks four
- * input bytes into two int16 pairs and adds the input offset to each (|x + offset| <= 255
- * fits); SMLABB / SMLATT multiply-accumulate the bottom / top halves, one channel each. Not
- * inlined: on its own, the loop keeps everything in registers. */
-__attribute__((noinline)) static void tb_dw_sums4(const int8_t *px, const int8_t *pw,
-                                                  int32_t taps_h, int32_t taps_w, int32_t step,
-                                                  int32_t x_row, int32_t w_row,
-                                                  uint32_t offset_pair, const int32_t *bias,
-                                                  int32_t s[4])
+/* One tap in assembly: the input word at `addr`, the unpacked weights at w (post-incremented). */
+#define TB_DW_STEP(addr)                                       \
+    "ldr     %[x13], " addr "\n\t"                             \
+    "ldrd    %[w02], %[w13], [%[w]], #8\n\t"                   \
+    "sxtab16 %[x02], %[off], %[x13]\n\t"                       \
+    "sxtab16 %[x13], %[off], %[x13], ror #8\n\t"               \
+    "smlabb  %[s0], %[x02], %[w02], %[s0]\n\t"                 \
+    "smlatt  %[s2], %[x02], %[w02], %[s2]\n\t"                 \
+    "smlabb  %[s1], %[x13], %[w13], %[s1]\n\t"                 \
+    "smlatt  %[s3], %[x13], %[w13], %[s3]\n\t"
+
+#define TB_DW_ROW                                              \
+    TB_DW_STEP("[%[x]]")                                       \
+    TB_DW_STEP("[%[x], %[c]]")                                 \
+    TB_DW_STEP("[%[x], %[c], lsl #1]")
+
+/* The nine taps of a 3x3 window inside the input (TB_DW_TAP each; GCC 12 spills when it
+ * schedules them from C): x at the window's first tap, c bytes between taps, row_bytes between
+ * rows, the unpacked weights at w. */
+static inline void tb_dw_3x3(const int8_t *x, int32_t c, int32_t row_bytes, const uint32_t *w,
+                             uint32_t offset_pair, int32_t *s0, int32_t *s1, int32_t *s2,
+                             int32_t *s3)
 {
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, ky;
-    if (bias) {
-        s0 = bias[0];
-        s1 = bias[1];
-        s2 = bias[2];
-        s3 = bias[3];
-    }
-    for (ky = 0; ky < taps_h; ++ky) {
-        if (taps_w == 3) {   /* the usual full row of a 3x3 filter */
-            TB_DW_TAP4(px, pw);
-            TB_DW_TAP4(px + step, pw + step);
-            TB_DW_TAP4(px + 2 * step, pw + 2 * step);
-        } else {
-            const int8_t *x = px, *v = pw, *end = px + taps_w * step;
-            for (; x != end; x += step, v += step) {
-                TB_DW_TAP4(x, v);
-            }
-        }
-        px += x_row;
-        pw += w_row;
-    }
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
+    uint32_t x02, x13, w02, w13;
+    __asm__(TB_DW_ROW
+            "add     %[x], %[x], %[row]\n\t"
+            TB_DW_ROW
+            "add     %[x], %[x], %[row]\n\t"
+            TB_DW_ROW
+            : [x] "+r"(x), [w] "+r"(w), [s0] "+r"(*s0), [s1] "+r"(*s1), [s2] "+r"(*s2),
+              [s3] "+r"(*s3), [x02] "=&r"(x02), [x13] "=&r"(x13), [w02] "=&r"(w02),
+              [w13] "=&r"(w13)
+            : [c] "r"(c), [row] "r"(row_bytes), [off] "r"(offset_pair)
+            : "memory");
 }
 
-/* DEPTHWISE_CONV_2D with a depth multiplier of 1 and no horizontal dilation: four channels at a
- * time (tb_dw_sums4), the outputs packed and clamped four at a time (tb_dsp_pack4,
- * tb_dsp_clamp4). */
-static void tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *input,
-                             const int8_t *filter, const int32_t *bias, int8_t *output)
+/* What four channels need for one output row, and the layer's constants. */
+typedef struct {
+    uint32_t weights[2 * TB_DW_MAX_TAPS];   /* per tap: channels (0, 2), channels (1, 3) */
+    tb_dsp_scale scale[4];                   /* with the biases as the sums' start */
+    int32_t output_offset;
+    uint32_t lo4, hi4;                       /* the activation range in every byte */
+    uint32_t offset_pair;                    /* the input offset in both halfwords */
+    int32_t channels, row_bytes;             /* between taps, between rows of the window */
+} tb_dw_group;
+
+/* The four channels' outputs from their sums: requantized, packed, clamped. */
+static inline uint32_t tb_dw_outputs(const tb_dw_group *g, int32_t s0, int32_t s1, int32_t s2,
+                                     int32_t s3)
+{
+    return tb_dsp_clamp4(tb_dsp_requantize4(s0, s1, s2, s3, g->scale, g->output_offset), g->lo4,
+                         g->hi4);
+}
+
+/* `count` output pixels of a 3x3 filter whose windows lie inside the input: the first window
+ * at x, the next x_step bytes further; outputs at out, `channels` bytes apart. Not inlined: the
+ * assembly of tb_dw_3x3 wants nearly every register. */
+__attribute__((noinline)) static void tb_dw_inside_3x3(const tb_dw_group *g, const int8_t *x,
+                                                       int8_t *out, int32_t count,
+                                                       int32_t x_step)
+{
+    for (; count > 0; --count) {
+        int32_t s0 = g->scale[0].start, s1 = g->scale[1].start, s2 = g->scale[2].start;
+        int32_t s3 = g->scale[3].start;
+        tb_dw_3x3(x, g->channels, g->row_bytes, g->weights, g->offset_pair, &s0, &s1, &s2, &s3);
+        tb_store4(out, tb_dw_outputs(g, s0, s1, s2, s3));
+        x += x_step;
+        out += g->channels;
+    }
+}
+
+/* Whether output column ox's window (no dilation) lies inside the input's width. */
+static int32_t tb_dw_inside(const tb_depthwise_params *p, int32_t ox)
+{
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    return x0 >= 0 && x0 + p->filter_w <= p->in_w;
+}
+
+/* One output pixel whose window crosses the border: the taps [ky_lo, ky_hi) x [kx_lo, kx_hi)
+ * lie inside (origin: the window's first tap, inside or not; taps tap_bytes apart in a row). The
+ * taps outside add nothing, their (zero point + offset) * w being 0. */
+__attribute__((noinline)) static void tb_dw_border(const tb_dw_group *g, const int8_t *origin,
+                                                   int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
+                                                   int32_t kx_hi, int32_t kw, int32_t tap_bytes,
+                                                   int8_t *out)
+{
+    const uint32_t offset_pair = g->offset_pair;
+    int32_t s0 = g->scale[0].start, s1 = g->scale[1].start, s2 = g->scale[2].start;
+    int32_t s3 = g->scale[3].start, ky, kx;
+    for (ky = ky_lo; ky < ky_hi; ++ky) {
+        const int8_t *x = origin + ky * g->row_bytes + kx_lo * tap_bytes;
+        const uint32_t *v = g->weights + 2 * (ky * kw + kx_lo);
+        for (kx = kx_lo; kx < kx_hi; ++kx) {
+            TB_DW_TAP(x, v);
+            x += tap_bytes;
+            v += 2;
+        }
+    }
+    tb_store4(out, tb_dw_outputs(g, s0, s1, s2, s3));
+}
+
+static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *input,
+                                const int8_t *filter, const int32_t *bias, int8_t *output)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, channels = p->out_c;
-    const int32_t kh = p->filter_h, kw = p->filter_w;
-    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-    const int32_t input_offset = p->input_offset, output_offset = p->output_offset;
-    const int32_t act_min = p->act_min, act_max = p->act_max, per_channel = p->per_channel;
-    const int32_t *multiplier = p->multiplier, *shift = p->shift;
-    const uint32_t offset_pair = (uint32_t)(input_offset & 0xFFFF) * 0x10001u;
-    const uint32_t lo4 = tb_dsp_splat4(act_min), hi4 = tb_dsp_splat4(act_max);
-    const int32_t groups = channels & ~3;
-    /* |(x + input_offset) * w| <= 255 * 128 per tap */
-    const int32_t fast = tb_dsp_scale_exact(bias, 0, shift, per_channel, channels,
-                                            kh * kw < 256 ? kh * kw * 255 * 128 : TB_INT32_MAX);
-    int32_t b, oy, ox, c, k, ky, kx;
+    const int32_t out_w = p->out_w, kh = p->filter_h, kw = p->filter_w, taps = kh * kw;
+    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w, per_channel = p->per_channel;
+    const int32_t tap_bytes = dil_w * channels, x_step = p->stride_w * channels;
+    /* the usual 3x3 window, unrolled over the run of pixels whose windows lie inside */
+    const int32_t three = kh == 3 && kw == 3 && dil_w == 1;
+    int32_t inside_lo = 0, inside_hi;   /* that run: [inside_lo, inside_hi) */
+    tb_dw_group g;
+    int32_t b, oy, ox, c, k, t;
 
+    if (taps > TB_DW_MAX_TAPS || (channels & 3) != 0 || p->depth_multiplier != 1
+        || !tb_dsp_scale_exact(p->multiplier, p->shift, per_channel, channels)) {
+        return 0;
+    }
+    g.output_offset = p->output_offset;
+    g.lo4 = tb_dsp_splat4(p->act_min);
+    g.hi4 = tb_dsp_splat4(p->act_max);
+    g.offset_pair = (uint32_t)(p->input_offset & 0xFFFF) * 0x10001u;
+    g.channels = channels;
+    g.row_bytes = dil_h * in_w * channels;
+    while (inside_lo < out_w && !tb_dw_inside(p, inside_lo)) {
+        ++inside_lo;
+    }
+    for (inside_hi = inside_lo; inside_hi < out_w && tb_dw_inside(p, inside_hi); ++inside_hi) {
+    }
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + b * in_h * in_w * channels;
+        int8_t *out_b = output + b * p->out_h * out_w * channels;
         for (oy = 0; oy < p->out_h; ++oy) {
             const int32_t y0 = oy * p->stride_h - p->pad_top;
             const int32_t ky_lo = tb_first_tap(y0, dil_h);
             const int32_t ky_hi = tb_end_tap(y0, dil_h, in_h, kh);
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx_lo = tb_first_tap(x0, dil_w);
-                const int32_t kx_hi = tb_end_tap(x0, dil_w, in_w, kw);
-                /* taps outside the input are skipped: (zero point + input_offset) * w = 0 */
-                const int8_t *px = in_b + ((y0 + ky_lo * dil_h) * in_w + x0 + kx_lo * dil_w)
-                                          * channels;
-                const int8_t *pw = filter + (ky_lo * kw + kx_lo) * channels;
-                const int32_t taps_h = ky_hi > ky_lo ? ky_hi - ky_lo : 0;
-                const int32_t taps_w = kx_hi > kx_lo ? kx_hi - kx_lo : 0;
-                for (c = 0; c < groups; c += 4) {
-                    int32_t s[4];
-                    uint32_t packed;
-                    tb_dw_sums4(px + c, pw + c, taps_h, taps_w, channels,
-                                dil_h * in_w * channels, kw * channels, offset_pair,
-                                bias ? bias + c : NULL, s);
-                    if (fast) {
-                        const int32_t *m = per_channel ? multiplier + c : multiplier;
-                        const int32_t *e = per_channel ? shift + c : shift;
-                        const int32_t step = per_channel ? 1 : 0;
-                        packed = tb_dsp_pack4(
-                            tb_dsp_scale(s[0], m[0], e[0]) + output_offset,
-                            tb_dsp_scale(s[1], m[step], e[step]) + output_offset,
-                            tb_dsp_scale(s[2], m[2 * step], e[2 * step]) + output_offset,
-                            tb_dsp_scale(s[3], m[3 * step], e[3 * step]) + output_offset);
-                    } else {
-                        int8_t y[4];
-                        for (k = 0; k < 4; ++k) {
-                            const int32_t q = per_channel ? c + k : 0;
-                            y[k] = tb_requantize(s[k], multiplier[q], shift[q], output_offset,
-                                                 act_min, act_max);
-                        }
-                        packed = tb_dsp_pack4(y[0], y[1], y[2], y[3]);
-                    }
-                    tb_store4(output + c, tb_dsp_clamp4(packed, lo4, hi4));
+            const int32_t row_inside = three && ky_lo == 0 && ky_hi == 3;
+            int8_t *out_row = out_b + oy * out_w * channels;
+            for (c = 0; c < channels; c += 4) {
+                for (t = 0; t < taps; ++t) {
+                    const uint32_t v = tb_load4(filter + t * channels + c);
+                    g.weights[2 * t] = tb_sxtb16(v);
+                    g.weights[2 * t + 1] = tb_sxtb16_ror8(v);
                 }
-                for (; c < channels; ++c) {   /* the last channels < 4 */
-                    const int32_t q = per_channel ? c : 0;
-                    int32_t acc = bias ? bias[c] : 0;
-                    for (ky = ky_lo; ky < ky_hi; ++ky) {
-                        for (kx = kx_lo; kx < kx_hi; ++kx) {
-                            const int32_t x = in_b[((y0 + ky * dil_h) * in_w + x0 + kx * dil_w)
-                                                   * channels + c];
-                            acc += (x + input_offset) * filter[(ky * kw + kx) * channels + c];
-                        }
-                    }
-                    output[c] = tb_requantize(acc, multiplier[q], shift[q], output_offset,
-                                              act_min, act_max);
+                for (k = 0; k < 4; ++k) {
+                    const int32_t q = per_channel ? c + k : 0;
+                    g.scale[k] = tb_dsp_scale_of(p->multiplier[q], p->shift[q],
+                                                 bias ? bias[c + k] : 0);
                 }
-                output += channels;
+                for (ox = 0; ox < out_w; ++ox) {
+                    const int32_t x0 = ox * p->stride_w - p->pad_left;
+                    const int8_t *origin = in_b + (y0 * in_w + x0) * channels + c;
+                    int32_t kx_lo, kx_hi;
+                    if (row_inside && ox == inside_lo && inside_lo < inside_hi) {
+                        tb_dw_inside_3x3(&g, origin, out_row + ox * channels + c,
+                                         inside_hi - inside_lo, x_step);
+                        ox = inside_hi - 1;
+                        continue;
+                    }
+                    kx_lo = tb_first_tap(x0, dil_w);
+                    kx_hi = tb_end_tap(x0, dil_w, in_w, kw);
+                    tb_dw_border(&g, origin, ky_lo, ky_hi, kx_lo, kx_hi, kw, tap_bytes,
+                                 out_row + ox * channels + c);
+                }
             }
         }
     }
+    return 1;
 }
 #endif
 
@@ -275,8 +366,7 @@ void tb_depthwise_conv2d_s8(const tb_depthwise_params *p, const int8_t *input,
     int32_t b, oy, ox, c0, c, ky, kx;
 
 #if TB_USE_DSP
-    if (dm == 1 && dil_w == 1) {
-        tb_depthwise_dsp(p, input, filter, bias, output);
+    if (tb_depthwise_dsp(p, input, filter, bias, output)) {
         return;
     }
 #endif

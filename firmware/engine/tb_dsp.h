@@ -83,42 +83,108 @@ static inline int32_t tb_srdhm_dsp(int32_t a, int32_t b)
     return __qadd(high, high) + (int32_t)((uint32_t)product >> 31);
 }
 /*
- * A cheaper requantization, exact (tflite-micro's bits, as tb_requantize in tb_internal.h) where
- * the scale goes down (shift < 0, the usual case) and the accumulator stays below 2^30 in
- * magnitude; tb_dsp_scale_exact says whether that holds for a whole layer, once per call. Then
- * y = tb_srdhm_dsp(acc, multiplier) has |y| < 2^30, so the rounding divide by 2^e adds without
- * overflow: floor((y + 2^(e-1) - [y < 0]) / 2^e), halves away from zero, is
- * (y + 2^(e-1) + (y >> 31)) >> e with an arithmetic shift.
+ * A cheaper requantization with tflite-micro's bits (tb_requantize in tb_internal.h) for the
+ * usual channel: multiplier M in (2^30, 2^31) and shift -e with 2 <= e <= 31. tflite-micro
+ * computes y = floor((acc * M + 2^30) / 2^31), then rounds y / 2^e halves away from zero:
+ * floor((y + 2^(e-1) - [y < 0]) / 2^e). Both floors merge into one (floor(floor(a / m) + c) / k)
+ * = floor((a + c * m) / (m * k)) for integers):
+ *     z = floor((acc * M + 2^30 + 2^(30+e) - [y < 0] * 2^31) / 2^(31+e))
+ * and with M > 2^30, y < 0 exactly when acc < 0. So one SMLAL onto the 64-bit constant
+ * (high word 2^(e-2) - [acc < 0], low word 2^30 + [acc < 0] * 2^31) and an arithmetic shift of
+ * the high word by e - 1 give z, for every int32 acc (|acc * M + constant| < 2^63). A channel
+ * with M = 0 gives 0 in both forms (any e >= 2 will do, and is used). tb_dsp_scale_exact says whether every
+ * channel of a layer is of these kinds, once per call.
  */
-#define TB_DSP_ACC_LIMIT (1 << 30)
+typedef struct {          /* 16 bytes; tb_dsp_requantize4 reads the first three fields */
+    int32_t multiplier;
+    int32_t high;         /* 2^(e-2) */
+    int32_t right;        /* e - 1 */
+    int32_t start;        /* where the channel's accumulators start: its bias (+ offset) */
+} tb_dsp_scale;
 
-/* Whether tb_dsp_scale is exact for `channels` channels (bias[c] + bias_offset added to sums
- * below sum_bound in magnitude; shift[0] alone unless per_channel). */
-static inline int32_t tb_dsp_scale_exact(const int32_t *bias, int32_t bias_offset,
-                                         const int32_t *shift, int32_t per_channel,
-                                         int32_t channels, int32_t sum_bound)
+/* Whether tb_dsp_requantize is exact for `channels` channels (multiplier[0], shift[0] alone
+ * unless per_channel). */
+static inline int32_t tb_dsp_scale_exact(const int32_t *multiplier, const int32_t *shift,
+                                         int32_t per_channel, int32_t channels)
 {
-    const int32_t room = TB_DSP_ACC_LIMIT - sum_bound;
     int32_t c;
-    if (sum_bound >= TB_DSP_ACC_LIMIT) {
-        return 0;
-    }
-    for (c = 0; c < channels; ++c) {
-        const int32_t s = shift[per_channel ? c : 0];
-        const int64_t b = (int64_t)(bias ? bias[c] : 0) + bias_offset;
-        if (s >= 0 || s < -31 || b <= -room || b >= room) {
+    for (c = 0; c < (per_channel ? channels : 1); ++c) {
+        const int32_t m = multiplier[c], s = shift[c];
+        const int32_t usual = m > (1 << 30) && s <= -2 && s >= -31;
+        if (!usual && !(m == 0 && s <= 31 && s >= -31)) {
             return 0;
         }
     }
     return 1;
 }
 
-/* acc * multiplier * 2^shift rounded as tflite-micro does, when tb_dsp_scale_exact holds. */
-static inline int32_t tb_dsp_scale(int32_t acc, int32_t multiplier, int32_t shift)
+static inline tb_dsp_scale tb_dsp_scale_of(int32_t multiplier, int32_t shift, int32_t start)
 {
-    const int32_t y = tb_srdhm_dsp(acc, multiplier);
-    const int32_t half = (int32_t)(1u << (uint32_t)(-shift - 1));
-    return (y + half + (y >> 31)) >> -shift;
+    int32_t e_minus_2 = -shift - 2;
+    tb_dsp_scale scale;
+    e_minus_2 &= ~(e_minus_2 >> 31);   /* max(e - 2, 0): only a zero multiplier has e < 2 */
+    scale.multiplier = multiplier;
+    scale.high = (int32_t)(1u << (uint32_t)e_minus_2);
+    scale.right = e_minus_2 + 1;
+    scale.start = start;
+    return scale;
+}
+
+/* acc * M * 2^shift rounded as tflite-micro does (see above). */
+static inline int32_t tb_dsp_requantize(int32_t acc, const tb_dsp_scale *scale)
+{
+    uint32_t low = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    int32_t high = scale->high - (int32_t)((uint32_t)acc >> 31);
+    __asm__("smlal  %0, %1, %2, %3" : "+r"(low), "+r"(high) : "r"(acc), "r"(scale->multiplier));
+    return high >> scale->right;
+}
+
+/* One lane of the packed requantizations below: acc scaled by the tb_dsp_scale at
+ * [scales, #k], plus the output offset, saturated to int8 and put in place by `insert`. */
+#define TB_REQUANTIZE_LANE(acc, k, insert)                              \
+    "ldrd    %[m], %[h], [%[scales], #" #k "]\n\t"                      \
+    "ldr     %[r], [%[scales], #" #k " + 8]\n\t"                        \
+    "and     %[lo], %[" acc "], #0x80000000\n\t"                        \
+    "orr     %[lo], %[lo], #0x40000000\n\t"                             \
+    "sub     %[h], %[h], %[" acc "], lsr #31\n\t"                       \
+    "smlal   %[lo], %[h], %[" acc "], %[m]\n\t"                         \
+    "asr     %[h], %[h], %[r]\n\t"                                      \
+    "add     %[h], %[h], %[offset]\n\t"                                 \
+    "ssat    %[h], #8, %[h]\n\t"                                        \
+    insert "\n\t"
+
+#define TB_REQUANTIZE_OPERANDS                                                                 \
+    : [packed] "=&r"(packed), [m] "=&r"(m), [h] "=&r"(h), [r] "=&r"(r), [lo] "=&r"(lo)        \
+    : [a] "r"(a), [b] "r"(b), [c] "r"(c), [d] "r"(d), [scales] "r"(scales),                   \
+      [offset] "r"(offset)                                                                    \
+    : "memory"
+
+/* tb_dsp_requantize of a, b, c, d with scales[0], [1], [2], [3], plus the output offset,
+ * saturated to int8 and packed (a in byte 0). In assembly: GCC 12 spills when it schedules
+ * this from C next to a kernel's other live values. */
+static inline uint32_t tb_dsp_requantize4(int32_t a, int32_t b, int32_t c, int32_t d,
+                                          const tb_dsp_scale scales[4], int32_t offset)
+{
+    uint32_t packed, m, h, r, lo;
+    __asm__(TB_REQUANTIZE_LANE("a", 0, "uxtb    %[packed], %[h]")
+            TB_REQUANTIZE_LANE("b", 16, "bfi     %[packed], %[h], #8, #8")
+            TB_REQUANTIZE_LANE("c", 32, "bfi     %[packed], %[h], #16, #8")
+            TB_REQUANTIZE_LANE("d", 48, "bfi     %[packed], %[h], #24, #8")
+            TB_REQUANTIZE_OPERANDS);
+    return packed;
+}
+
+/* The same with scales[0], [1], [0], [1]: two channels of two pixels. */
+static inline uint32_t tb_dsp_requantize2x2(int32_t a, int32_t b, int32_t c, int32_t d,
+                                            const tb_dsp_scale scales[2], int32_t offset)
+{
+    uint32_t packed, m, h, r, lo;
+    __asm__(TB_REQUANTIZE_LANE("a", 0, "uxtb    %[packed], %[h]")
+            TB_REQUANTIZE_LANE("b", 16, "bfi     %[packed], %[h], #8, #8")
+            TB_REQUANTIZE_LANE("c", 0, "bfi     %[packed], %[h], #16, #8")
+            TB_REQUANTIZE_LANE("d", 16, "bfi     %[packed], %[h], #24, #8")
+            TB_REQUANTIZE_OPERANDS);
+    return packed;
 }
 
 /* v saturated to [-128, 127]. */

@@ -23,7 +23,7 @@ void tb_fully_connected_s8(const tb_fc_params *p, const int8_t *input, const int
             input_term *= p->filter_offset;
         }
         stage.acc_offset = input_term;
-        tb_output_stage_check(&stage, depth, p->out_depth);
+        tb_output_stage_check(&stage, p->out_depth);
         tb_matvec_s8(&stage, weights, depth, p->out_depth, x, output);
         output += p->out_depth;
     }

@@ -10,6 +10,7 @@
 #define TB_INTERNAL_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "tb_dsp.h"
 
@@ -64,6 +65,39 @@ static inline int8_t tb_requantize(int32_t acc, int32_t multiplier, int32_t shif
     return (int8_t)tb_clamp(scaled + output_offset, act_min, act_max);
 }
 
+/* Byte copy and fill for the short runs of im2col: word moves (memcpy of 4 bytes is one load or
+ * store where unaligned access is allowed) where newlib-nano's memcpy and memset go byte by
+ * byte. The last bytes are spelled out: compilers turn a byte loop into a library call. */
+static inline void tb_copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        memcpy(dst, src, 4);
+    }
+    if (n & 2) {
+        memcpy(dst, src, 2);
+        dst += 2;
+        src += 2;
+    }
+    if (n & 1) {
+        *dst = *src;
+    }
+}
+
+static inline void tb_fill_bytes(int8_t *dst, int8_t value, int32_t n)
+{
+    const uint32_t word = (uint32_t)(uint8_t)value * 0x01010101u;
+    for (; n >= 4; n -= 4, dst += 4) {
+        memcpy(dst, &word, 4);
+    }
+    if (n & 2) {
+        memcpy(dst, &word, 2);
+        dst += 2;
+    }
+    if (n & 1) {
+        *dst = value;
+    }
+}
+
 /* First tap k >= 0 of a window starting at `origin` (step `dilation`) that lies inside [0, size). */
 static inline int32_t tb_first_tap(int32_t origin, int32_t dilation)
 {
@@ -90,11 +124,11 @@ typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
     int32_t output_offset, act_min, act_max;
-    int32_t fast;                   /* tb_dsp_scale is exact for every row (Cortex-M DSP) */
+    int32_t fast;                   /* tb_dsp_requantize is exact for every row (DSP only) */
 } tb_output_stage;
 
-/* Sets stage->fast for `rows` rows of n-value sums (the caller does it once per call). */
-void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows);
+/* Sets stage->fast for `rows` rows (once per call: it reads every row's scale). */
+void tb_output_stage_check(tb_output_stage *stage, int32_t rows);
 
 /* out[r] = stage(sum over i < n of x[i] * w[r * n + i]) for every row r < rows: the hot loop of
  * CONV_2D (one im2col column per output pixel) and FULLY_CONNECTED (tb_matvec.c). */
@@ -102,11 +136,15 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
                   const int8_t *x, int8_t *out);
 
 /* Cortex-M DSP only (TB_MATVEC_PAIRS): the same for two columns at once, unpacked beforehand
- * into `pair` (tb_widen_column, once for all rows), into out0 and out1. Each weight load serves
- * both columns. pair holds n + 4 words. */
+ * into `pair` (tb_widen_column, once for all rows; pair holds n + 4 words), into out0 and out1.
+ * Each weight load serves both columns. `scales`: every row's constants from
+ * tb_dsp_stage_scales when stage->fast, else NULL. */
 void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which);
-void tb_matvec2_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
-                   const uint32_t *pair, int8_t *out0, int8_t *out1);
+#if TB_USE_DSP
+void tb_dsp_stage_scales(const tb_output_stage *stage, int32_t rows, tb_dsp_scale *scales);
+void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, const int8_t *w,
+                   int32_t n, int32_t rows, const uint32_t *pair, int8_t *out0, int8_t *out1);
+#endif
 #define TB_MATVEC_PAIRS TB_USE_DSP
 
 #endif /* TB_INTERNAL_H */

@@ -75,9 +75,8 @@ static inline int8_t tb_stage_output(const tb_output_stage *s, int32_t row, int3
 }
 
 #if !TB_USE_DSP
-void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows)
+void tb_output_stage_check(tb_output_stage *stage, int32_t rows)
 {
-    (void)n;
     (void)rows;
     stage->fast = 0;   /* the portable path has one requantization */
 }
@@ -175,7 +174,7 @@ void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t wh
 /* s[0..3] += (row 0, column a), (row 0, column b), (row 1, column a), (row 1, column b) over
  * the first 4 * words values, rows at w and w + n, the columns unpacked at x. Not inlined:
  * the caller's own live values would leave the assembly too few registers. */
-__attribute__((noinline)) static void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n,
+static inline void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n,
                                                  int32_t words, int32_t s[4])
 {
     const int32_t off = n - 4;
@@ -243,25 +242,49 @@ __attribute__((noinline)) static void tb_dot_1x4(const int8_t *x, const int8_t *
     }
 }
 
-void tb_output_stage_check(tb_output_stage *stage, int32_t n, int32_t rows)
+void tb_output_stage_check(tb_output_stage *stage, int32_t rows)
 {
-    /* |x * w| <= 128 * 128 for int8 */
-    const int32_t sum_bound = n < 65536 ? n * 128 * 128 : TB_INT32_MAX;
-    stage->fast = tb_dsp_scale_exact(stage->bias, stage->acc_offset, stage->shift,
-                                     stage->per_channel, rows, sum_bound);
+    stage->fast = tb_dsp_scale_exact(stage->multiplier, stage->shift, stage->per_channel, rows);
 }
 
-/* Row `row`'s output for the sum s: the stage's requantization, fast when st->fast. */
-static inline int8_t tb_stage_dsp(const tb_output_stage *st, int32_t row, int32_t s)
+static inline tb_dsp_scale tb_row_scale(const tb_output_stage *st, int32_t row)
 {
     const int32_t q = st->per_channel ? row : 0;
-    const int32_t acc = s + st->bias[row] + st->acc_offset;
-    if (st->fast) {
-        return (int8_t)tb_clamp(tb_dsp_scale(acc, st->multiplier[q], st->shift[q])
-                                + st->output_offset, st->act_min, st->act_max);
+    return tb_dsp_scale_of(st->multiplier[q], st->shift[q], st->bias[row] + st->acc_offset);
+}
+
+void tb_dsp_stage_scales(const tb_output_stage *stage, int32_t rows, tb_dsp_scale *scales)
+{
+    int32_t r;
+    for (r = 0; r < rows; ++r) {
+        scales[r] = tb_row_scale(stage, r);
     }
+}
+
+/* Row `row`'s output for the accumulator acc (bias included), clamped: the general
+ * requantization, for stages where the fast one is not exact. */
+static inline int32_t tb_row_general(const tb_output_stage *st, int32_t row, int32_t acc)
+{
+    const int32_t q = st->per_channel ? row : 0;
     return tb_requantize(acc, st->multiplier[q], st->shift[q], st->output_offset, st->act_min,
                          st->act_max);
+}
+
+/* The same by either requantization. */
+static inline int32_t tb_row_output(const tb_output_stage *st, int32_t row, int32_t acc)
+{
+    if (st->fast) {
+        const tb_dsp_scale scale = tb_row_scale(st, row);
+        return tb_clamp(tb_dsp_requantize(acc, &scale) + st->output_offset, st->act_min,
+                        st->act_max);
+    }
+    return tb_row_general(st, row, acc);
+}
+
+static inline void tb_store2(int8_t *p, uint32_t v)
+{
+    const uint16_t h = (uint16_t)v;
+    memcpy(p, &h, 2);
 }
 
 void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
@@ -269,81 +292,126 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
 {
     const tb_output_stage st = *stage;   /* a copy the output stores cannot alias */
     const int32_t words = n >> 2, done = n & ~3;
-    int8_t y[4];
+    const uint32_t lo4 = tb_dsp_splat4(st.act_min), hi4 = tb_dsp_splat4(st.act_max);
     int32_t r = 0, i, k;
 
     for (; r + 4 <= rows; r += 4) {
         const int8_t *wr = w + r * n;
-        int32_t s[4] = {0, 0, 0, 0};
+        tb_dsp_scale scales[4];
+        int32_t s[4];
+        uint32_t packed;
+        for (k = 0; k < 4; ++k) {
+            scales[k] = tb_row_scale(&st, r + k);
+            s[k] = scales[k].start;
+        }
         tb_dot_1x4(x, wr, n, words, s);
         for (i = done; i < n; ++i) {   /* the last n % 4 values */
             for (k = 0; k < 4; ++k) {
                 s[k] += (int32_t)x[i] * wr[k * n + i];
             }
         }
-        for (k = 0; k < 4; ++k) {
-            y[k] = tb_stage_dsp(&st, r + k, s[k]);
+        if (st.fast) {
+            packed = tb_dsp_requantize4(s[0], s[1], s[2], s[3], scales, st.output_offset);
+        } else {
+            packed = tb_dsp_pack4(tb_row_general(&st, r, s[0]), tb_row_general(&st, r + 1, s[1]),
+                                  tb_row_general(&st, r + 2, s[2]),
+                                  tb_row_general(&st, r + 3, s[3]));
         }
-        /* stored last: int8_t stores may alias anything, and would have `st` reloaded */
-        for (k = 0; k < 4; ++k) {
-            out[r + k] = y[k];
-        }
+        tb_store4(out + r, tb_dsp_clamp4(packed, lo4, hi4));
     }
     for (; r < rows; ++r) {   /* the last rows < 4 */
         const int8_t *wr = w + r * n;
-        int32_t s = 0;
+        int32_t s = st.bias[r] + st.acc_offset;
         for (i = 0; i < n; ++i) {
             s += (int32_t)x[i] * wr[i];
         }
-        out[r] = tb_stage_dsp(&st, r, s);
+        out[r] = (int8_t)tb_row_output(&st, r, s);
     }
 }
 
-void tb_matvec2_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
-                   const uint32_t *pair, int8_t *out0, int8_t *out1)
+/* The sums of the last n % 4 values (rest) of rows w and w + n with the unpacked columns'
+ * `tail` (a's values, then b's), added to s as tb_dot_2x2 leaves it. */
+static inline void tb_tail_2x2(const uint32_t *tail, const int8_t *w, int32_t n, int32_t rest,
+                               int32_t s[4])
 {
-    const tb_output_stage st = *stage;   /* see tb_matvec_s8 */
-    const int32_t words = n >> 2, done = n & ~3, rest = n & 3;
-    const uint32_t *tail = pair + 4 * words;   /* a's last values, then b's */
-    int8_t y00, y01, y10, y11;
-    int32_t r = 0, i;
+    int32_t i;
+    for (i = 0; i < rest; ++i) {
+        const int32_t a = (int32_t)tail[i], b = (int32_t)tail[rest + i];
+        s[0] += a * w[i];
+        s[1] += b * w[i];
+        s[2] += a * w[n + i];
+        s[3] += b * w[n + i];
+    }
+}
 
-    for (; r + 2 <= rows; r += 2) {
-        const int8_t *wr = w + r * n;
-        int32_t s[4] = {0, 0, 0, 0};   /* (row, column): (0, a), (0, b), (1, a), (1, b) */
-        tb_dot_2x2(pair, wr, n, words, s);
-        for (i = 0; i < rest; ++i) {   /* the last n % 4 values */
-            const int32_t a = (int32_t)tail[i], b = (int32_t)tail[rest + i];
-            s[0] += a * wr[done + i];
-            s[1] += b * wr[done + i];
-            s[2] += a * wr[n + done + i];
-            s[3] += b * wr[n + done + i];
+/* The sums of row w with both unpacked columns, from `start`. */
+static void tb_dot_1x2(const uint32_t *pair, const int8_t *w, int32_t n, int32_t start,
+                       int32_t *s0, int32_t *s1)
+{
+    const int32_t words = n >> 2, rest = n & 3;
+    const uint32_t *tail = pair + 4 * words;
+    int32_t a = start, b = start, i;
+    for (i = 0; i < words; ++i) {
+        const uint32_t v = tb_load4(w + 4 * i), v02 = tb_sxtb16(v), v13 = tb_sxtb16_ror8(v);
+        a = tb_smlad(pair[4 * i + 1], v13, tb_smlad(pair[4 * i], v02, a));
+        b = tb_smlad(pair[4 * i + 3], v13, tb_smlad(pair[4 * i + 2], v02, b));
+    }
+    for (i = 0; i < rest; ++i) {
+        a += (int32_t)tail[i] * w[4 * words + i];
+        b += (int32_t)tail[rest + i] * w[4 * words + i];
+    }
+    *s0 = a;
+    *s1 = b;
+}
+
+/* tb_matvec2_s8 with the general requantization, for stages where the fast one is not exact. */
+__attribute__((noinline)) static void tb_matvec2_general(const tb_output_stage *stage,
+                                                         const int8_t *w, int32_t n,
+                                                         int32_t rows, const uint32_t *pair,
+                                                         int8_t *out0, int8_t *out1)
+{
+    int32_t r, s0, s1, y0, y1;
+    for (r = 0; r < rows; ++r) {
+        tb_dot_1x2(pair, w + r * n, n, stage->bias[r] + stage->acc_offset, &s0, &s1);
+        y0 = tb_row_general(stage, r, s0);
+        y1 = tb_row_general(stage, r, s1);
+        out0[r] = (int8_t)y0;
+        out1[r] = (int8_t)y1;
+    }
+}
+
+void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, const int8_t *w,
+                   int32_t n, int32_t rows, const uint32_t *pair, int8_t *out0, int8_t *out1)
+{
+    const int32_t words = n >> 2, rest = n & 3, offset = stage->output_offset;
+    const uint32_t lo4 = tb_dsp_splat4(stage->act_min), hi4 = tb_dsp_splat4(stage->act_max);
+    const uint32_t *tail = pair + 4 * words;
+    int32_t r;
+
+    if (!scales) {
+        tb_matvec2_general(stage, w, n, rows, pair, out0, out1);
+        return;
+    }
+    for (r = 0; r + 2 <= rows; r += 2, w += 2 * n, scales += 2) {
+        /* (row, column): (0, a), (0, b), (1, a), (1, b) */
+        int32_t s[4] = {scales[0].start, scales[0].start, scales[1].start, scales[1].start};
+        uint32_t packed;   /* out0[r], out0[r + 1], out1[r], out1[r + 1] */
+        tb_dot_2x2(pair, w, n, words, s);
+        if (rest) {
+            tb_tail_2x2(tail, w + 4 * words, n, rest, s);
         }
-        y00 = tb_stage_dsp(&st, r, s[0]);
-        y01 = tb_stage_dsp(&st, r, s[1]);
-        y10 = tb_stage_dsp(&st, r + 1, s[2]);
-        y11 = tb_stage_dsp(&st, r + 1, s[3]);
-        out0[r] = y00;   /* stored last, see tb_matvec_s8 */
-        out1[r] = y01;
-        out0[r + 1] = y10;
-        out1[r + 1] = y11;
+        packed = tb_dsp_requantize2x2(s[0], s[2], s[1], s[3], scales, offset);
+        packed = tb_dsp_clamp4(packed, lo4, hi4);
+        tb_store2(out0 + r, packed);
+        tb_store2(out1 + r, packed >> 16);
     }
     if (r < rows) {   /* an odd last row */
-        const int8_t *wr = w + r * n;
-        int32_t s0 = 0, s1 = 0;
-        for (i = 0; i < words; ++i) {
-            const uint32_t v = tb_load4(wr + 4 * i), v02 = tb_sxtb16(v), v13 = tb_sxtb16_ror8(v);
-            s0 = tb_smlad(pair[4 * i + 1], v13, tb_smlad(pair[4 * i], v02, s0));
-            s1 = tb_smlad(pair[4 * i + 3], v13, tb_smlad(pair[4 * i + 2], v02, s1));
-        }
-        for (i = 0; i < rest; ++i) {
-            s0 += (int32_t)tail[i] * wr[done + i];
-            s1 += (int32_t)tail[rest + i] * wr[done + i];
-        }
-        y00 = tb_stage_dsp(&st, r, s0);
-        y01 = tb_stage_dsp(&st, r, s1);
-        out0[r] = y00;
-        out1[r] = y01;
+        int32_t s0, s1, y0, y1;
+        tb_dot_1x2(pair, w, n, scales[0].start, &s0, &s1);
+        y0 = tb_clamp(tb_dsp_requantize(s0, scales) + offset, stage->act_min, stage->act_max);
+        y1 = tb_clamp(tb_dsp_requantize(s1, scales) + offset, stage->act_min, stage->act_max);
+        out0[r] = (int8_t)y0;
+        out1[r] = (int8_t)y1;
     }
 }
 #endif /* TB_USE_DSP */
