@@ -72,12 +72,7 @@ class HostDut:
             try:
                 self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+                end_process(self.process, 2)
         for stream in (self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()
@@ -88,6 +83,17 @@ class HostDut:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def end_process(process: subprocess.Popen, grace: float) -> None:
+    """Ask a process to end (SIGTERM), and kill it if it has not within `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_until_closed(dut: HostDut, poll: float = 0.5) -> None:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tinybench.dut.host import end_process
 from tinybench.errors import UserError
 
 START_TIMEOUT = 10.0
@@ -124,13 +125,7 @@ class QemuDut:
 
     def stop(self) -> None:
         if self.process:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            end_process(self.process, 5)
             for stream in (self.process.stdout, self.process.stderr):
                 if stream:
                     stream.close()

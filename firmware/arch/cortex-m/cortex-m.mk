@@ -9,7 +9,7 @@ BOARD_LDFLAGS := -T $(LINKER_SCRIPT) -nostartfiles --specs=nano.specs \
 BOARD_LDLIBS := -lm
 TARGET := $(BUILD)/dut.elf
 
-ARCH_OBJECTS := $(BUILD)/obj/arch/startup.o
+ARCH_OBJECTS := $(BUILD)/obj/arch/startup.o $(BUILD)/obj/arch/serve.o
 
 $(BUILD)/obj/arch/%.o: arch/cortex-m/%.c $(BUILD)/cflags.txt
 	@mkdir -p $(@D)

@@ -25,10 +25,9 @@ void cortex_m_halt(void);
         cortex_m_halt /* SVCall */, cortex_m_halt /* DebugMonitor */, 0,                      \
         cortex_m_halt /* PendSV */, systick
 
-/* Sleep until an interrupt with interrupts masked, so that an interrupt arriving between a
- * "nothing to do" test and the sleep still wakes the core. */
-static inline void cortex_m_irq_disable(void) { __asm__ volatile("cpsid i" ::: "memory"); }
-static inline void cortex_m_irq_enable(void) { __asm__ volatile("cpsie i" ::: "memory"); }
-static inline void cortex_m_wait_for_interrupt(void) { __asm__ volatile("wfi"); }
+/* The receive path (serve.c): the UART interrupt calls cortex_m_rx_push for each byte; main()
+ * sets up the board, then calls cortex_m_serve, which runs the protocol and never returns. */
+void cortex_m_rx_push(uint8_t byte);
+void cortex_m_serve(void);
 
 #endif

@@ -9,7 +9,6 @@
 
 #include "board.h"
 #include "cortex_m.h"
-#include "dut.h"
 
 #define CORE_CLOCK_HZ 120000000u
 #ifndef TB_BAUD_RATE
@@ -49,19 +48,13 @@
 #define TIM2_PSC REG(0x40000028u)
 #define TIM2_ARR REG(0x4000002Cu)
 
-#define RX_BUFFER_BYTES 256u /* a power of two: the free-running indices wrap correctly */
-static volatile uint8_t rx_buffer[RX_BUFFER_BYTES];
-static volatile uint32_t rx_head, rx_tail;
 
 static void lpuart1_handler(void)
 {
     const uint32_t status = LPUART1_ISR;
     if (status & (1u << 5)) { /* RXNE */
         const uint8_t byte = (uint8_t)LPUART1_RDR;
-        if (rx_head - rx_tail < RX_BUFFER_BYTES) {
-            rx_buffer[rx_head % RX_BUFFER_BYTES] = byte;
-            rx_head++;
-        }
+        cortex_m_rx_push(byte);
     }
     if (status & (1u << 3)) /* overrun: clear it, the protocol core reports the garbled command */
         LPUART1_ICR = 1u << 3;
@@ -166,18 +159,5 @@ int main(void)
     timer_init();
     timestamp_pin_init();
     uart_init();
-    dut_init();
-    for (;;) {
-        char c;
-        cortex_m_irq_disable();
-        if (rx_tail == rx_head) {
-            cortex_m_wait_for_interrupt();
-            cortex_m_irq_enable();
-            continue;
-        }
-        cortex_m_irq_enable();
-        c = (char)rx_buffer[rx_tail % RX_BUFFER_BYTES];
-        rx_tail++;
-        dut_receive_char(c);
-    }
+    cortex_m_serve();
 }

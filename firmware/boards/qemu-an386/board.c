@@ -6,7 +6,6 @@
 
 #include "board.h"
 #include "cortex_m.h"
-#include "dut.h"
 
 #define CORE_CLOCK_HZ 25000000u
 #define SYSTICK_HZ 1000u /* one interrupt per millisecond */
@@ -27,12 +26,6 @@
 
 #define UART0_RX_IRQ 0u
 
-/* Received bytes, written by the interrupt and read by main(). A power of two, so that the
- * free-running indices wrap correctly. A byte that arrives when it is full is dropped: the
- * protocol core then sees a garbled command and says so, it never overruns. */
-#define RX_BUFFER_BYTES 256u
-static volatile uint8_t rx_buffer[RX_BUFFER_BYTES];
-static volatile uint32_t rx_head, rx_tail;
 static volatile uint32_t milliseconds;
 
 static void uart0_rx_handler(void)
@@ -43,10 +36,7 @@ static void uart0_rx_handler(void)
     UART0_INTCLEAR = UART_INT_RX;
     while (UART0_STATE & UART_STATE_RX_FULL) {
         const uint8_t byte = (uint8_t)UART0_DATA;
-        if (rx_head - rx_tail < RX_BUFFER_BYTES) {
-            rx_buffer[rx_head % RX_BUFFER_BYTES] = byte;
-            rx_head++;
-        }
+        cortex_m_rx_push(byte);
     }
 }
 
@@ -111,18 +101,5 @@ int main(void)
     SYST_CVR = 0;
     SYST_CSR = 0x7u; /* processor clock, interrupt, enable */
 
-    dut_init();
-    for (;;) {
-        char c;
-        cortex_m_irq_disable();
-        if (rx_tail == rx_head) {
-            cortex_m_wait_for_interrupt();
-            cortex_m_irq_enable();
-            continue;
-        }
-        cortex_m_irq_enable();
-        c = (char)rx_buffer[rx_tail % RX_BUFFER_BYTES];
-        rx_tail++;
-        dut_receive_char(c);
-    }
+    cortex_m_serve();
 }
