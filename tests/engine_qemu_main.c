@@ -7,6 +7,7 @@
  *   counts.bin   per input, uint32 little endian: SysTick counts of the whole inference, then
  *                (built with -DTB_LAYER_HOOK) of each layer. Under -icount shift=0 one count
  *                is 40 instructions (25 MHz core clock, 1 ns per instruction).
+ *   layers.bin   (built with -DTB_LAYER_HOOK -DTB_DUMP_LAYERS) every layer's output, in order.
  * It exits QEMU with status 0, or 3 on a fault, 2 when a file cannot be opened. */
 #include <stdint.h>
 
@@ -65,14 +66,22 @@ static uint32_t elapsed(uint32_t from, uint32_t to) { return (from - to) & 0xFFF
 
 static uint32_t counts[1 + TB_LAYER_COUNT];
 
+static int32_t layers = -1;
+
 #ifdef TB_LAYER_HOOK
 static uint32_t layer_mark;
 void tb_layer_hook(int32_t layer, const void *output, int32_t output_bytes)
 {
     const uint32_t now = ticks();
+    counts[1 + layer] = elapsed(layer_mark, now);
+#ifdef TB_DUMP_LAYERS
+    if (transfer(SYS_WRITE, layers, output, output_bytes) != 0) {
+        leave(2);
+    }
+#else
     (void)output;
     (void)output_bytes;
-    counts[1 + layer] = elapsed(layer_mark, now);
+#endif
     layer_mark = ticks();   /* the hook's own instructions are not charged to the next layer */
 }
 #define COUNT_WORDS (1 + TB_LAYER_COUNT)
@@ -88,7 +97,12 @@ int main(void)
     const int32_t inputs = open_file("inputs.bin", MODE_READ_BINARY);
     const int32_t outputs = open_file("outputs.bin", MODE_WRITE_BINARY);
     const int32_t times = open_file("counts.bin", MODE_WRITE_BINARY);
-    if (inputs < 0 || outputs < 0 || times < 0) {
+#ifdef TB_DUMP_LAYERS
+    layers = open_file("layers.bin", MODE_WRITE_BINARY);
+#else
+    layers = 0;
+#endif
+    if (inputs < 0 || outputs < 0 || times < 0 || layers < 0) {
         leave(2);
     }
     SYST_RVR = 0xFFFFFFu;
@@ -108,6 +122,9 @@ int main(void)
     }
     transfer(SYS_CLOSE, outputs, 0, 0);
     transfer(SYS_CLOSE, times, 0, 0);
+#ifdef TB_DUMP_LAYERS
+    transfer(SYS_CLOSE, layers, 0, 0);
+#endif
     leave(0);
     return 0;
 }

@@ -134,7 +134,7 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
 void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which)
 {
     const int32_t words = n >> 2;
-    uint32_t *dst = pair + 2 * which, *tail = pair + 4 * words + 3 * which;
+    uint32_t *dst = pair + 2 * which, *tail = pair + 4 * words + (n & 3) * which;
     int32_t k;
     for (k = 0; k < words; ++k) {
         const uint32_t v = tb_load4(column + 4 * k);
