@@ -11,21 +11,10 @@ static void tb_im2col_s8(const tb_conv_params *p, const int8_t *in_b, int32_t y0
 {
     const int32_t in_c = p->in_c, kw = p->filter_w, dil_w = p->dilation_w;
     const int8_t zero_point = (int8_t)(-p->input_offset);
-    int32_t kx_lo, kx_hi, ky, kx;
+    const int32_t kx_lo = tb_first_tap(x0, dil_w);
+    const int32_t kx_hi = tb_end_tap(x0, dil_w, p->in_w, kw);
+    int32_t ky, kx;
 
-    if (dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w && y0 >= 0
-        && y0 + (p->filter_h - 1) * p->dilation_h < p->in_h) {
-        /* the usual window inside the input: one contiguous run of bytes per row */
-        const int8_t *row = in_b + (y0 * p->in_w + x0) * in_c;
-        for (ky = 0; ky < p->filter_h; ++ky) {
-            tb_copy_bytes(column, row, kw * in_c);
-            column += kw * in_c;
-            row += p->dilation_h * p->in_w * in_c;
-        }
-        return;
-    }
-    kx_lo = tb_first_tap(x0, dil_w);
-    kx_hi = tb_end_tap(x0, dil_w, p->in_w, kw);
     for (ky = 0; ky < p->filter_h; ++ky) {
         const int32_t y = y0 + ky * p->dilation_h;
         if (y < 0 || y >= p->in_h || kx_lo >= kx_hi) {
@@ -47,6 +36,14 @@ static void tb_im2col_s8(const tb_conv_params *p, const int8_t *in_b, int32_t y0
     }
 }
 
+/* Whether the window of the output pixel at (y0, x0) lies inside the input without horizontal
+ * dilation: then each of its rows is one run of filter_w * in_c bytes. */
+static int32_t tb_window_inside(const tb_conv_params *p, int32_t y0, int32_t x0)
+{
+    return p->dilation_w == 1 && x0 >= 0 && x0 + p->filter_w <= p->in_w && y0 >= 0
+           && y0 + (p->filter_h - 1) * p->dilation_h < p->in_h;
+}
+
 /* The im2col column of output pixel `pixel` (row-major over the output): the input pixel itself
  * for a 1x1 filter (it never pads), else gathered into `buffer`. */
 static const int8_t *tb_conv_column(const tb_conv_params *p, const int8_t *in_b, int32_t pixel,
@@ -56,6 +53,16 @@ static const int8_t *tb_conv_column(const tb_conv_params *p, const int8_t *in_b,
     const int32_t x0 = (pixel % p->out_w) * p->stride_w - p->pad_left;
     if (pointwise) {
         return in_b + (y0 * p->in_w + x0) * p->in_c;
+    }
+    if (tb_window_inside(p, y0, x0)) {   /* the usual case, a plain copy of each row */
+        const int32_t run = p->filter_w * p->in_c, row_bytes = p->dilation_h * p->in_w * p->in_c;
+        const int8_t *row = in_b + (y0 * p->in_w + x0) * p->in_c;
+        int8_t *column = buffer;
+        int32_t ky;
+        for (ky = 0; ky < p->filter_h; ++ky, row += row_bytes, column += run) {
+            tb_copy_bytes(column, row, run);
+        }
+        return buffer;
     }
     tb_im2col_s8(p, in_b, y0, x0, buffer);
     return buffer;
@@ -72,6 +79,28 @@ static const int8_t *tb_conv_column(const tb_conv_params *p, const int8_t *in_b,
 /* Output channels whose requantization constants are prepared together (on the stack, 16
  * bytes each), once for all pixels. */
 #define TB_ROW_CHUNK 64
+
+/* Unpacks the column of output pixel `pixel` into `pair` as column `which` (tb_widen_column):
+ * straight from the input rows when they hold whole words of it. */
+static void tb_conv_widen(const tb_conv_params *p, const int8_t *in_b, int32_t pixel,
+                          int32_t pointwise, uint32_t *pair, int32_t which)
+{
+    const int32_t y0 = (pixel / p->out_w) * p->stride_h - p->pad_top;
+    const int32_t x0 = (pixel % p->out_w) * p->stride_w - p->pad_left;
+    const int32_t run = p->filter_w * p->in_c;
+    if (!pointwise && (run & 3) == 0 && tb_window_inside(p, y0, x0)) {
+        const int32_t row_bytes = p->dilation_h * p->in_w * p->in_c;
+        const int8_t *row = in_b + (y0 * p->in_w + x0) * p->in_c;
+        uint32_t *dst = pair + 2 * which;
+        int32_t ky;
+        for (ky = 0; ky < p->filter_h; ++ky, row += row_bytes, dst += run) {
+            tb_widen_words(dst, row, run >> 2);
+        }
+        return;
+    }
+    tb_widen_column(pair, tb_conv_column(p, in_b, pixel, pointwise, p->scratch),
+                    p->filter_h * run, which);
+}
 
 static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
                           const int8_t *input, const int8_t *filter, int8_t *output)
@@ -99,8 +128,8 @@ static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
             const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
             int8_t *out = output + b * pixels * out_c + first;
             for (q = 0; q + 1 < pixels; q += 2, out += 2 * out_c) {
-                tb_widen_column(pair, tb_conv_column(p, in_b, q, pointwise, p->scratch), n, 0);
-                tb_widen_column(pair, tb_conv_column(p, in_b, q + 1, pointwise, p->scratch), n, 1);
+                tb_conv_widen(p, in_b, q, pointwise, pair, 0);
+                tb_conv_widen(p, in_b, q + 1, pointwise, pair, 1);
                 tb_matvec2_s8(&chunk, chunk.fast ? scales : NULL, w, n, rows, pair, out,
                               out + out_c);
             }
@@ -128,7 +157,7 @@ void tb_conv2d_s8(const tb_conv_params *p, const int8_t *input, const int8_t *fi
 
     tb_output_stage_check(&stage, out_c);
 #if TB_MATVEC_PAIRS
-    if (column_size <= TB_PAIR_MAX_DEPTH) {
+    if (column_size >= 4 && column_size <= TB_PAIR_MAX_DEPTH) {
         tb_conv_pairs(p, &stage, input, filter, output);
         return;
     }
@@ -219,6 +248,29 @@ static inline void tb_dw_3x3(const int8_t *x, int32_t c, int32_t row_bytes, cons
             : "memory");
 }
 
+#define TB_DW_OPERANDS                                                                      \
+    : [x] "+r"(x), [w] "+r"(w), [s0] "+r"(s[0]), [s1] "+r"(s[1]), [s2] "+r"(s[2]),           \
+      [s3] "+r"(s[3]), [x02] "=&r"(x02), [x13] "=&r"(x13), [w02] "=&r"(w02), [w13] "=&r"(w13) \
+    : [c] "r"(c), [off] "r"(offset_pair)                                                      \
+    : "memory"
+
+/* `taps` taps of one window row (no dilation), added to s[0..3]: x at the first tap, c bytes
+ * between taps, their unpacked weights at w. */
+static void tb_dw_row(const int8_t *x, int32_t c, const uint32_t *w, int32_t taps,
+                      uint32_t offset_pair, int32_t s[4])
+{
+    uint32_t x02, x13, w02, w13;
+    for (; taps >= 3; taps -= 3) {
+        __asm__(TB_DW_ROW "add     %[x], %[x], %[c], lsl #1\n\t"
+                "add     %[x], %[x], %[c]\n\t" TB_DW_OPERANDS);
+    }
+    if (taps == 2) {
+        __asm__(TB_DW_STEP("[%[x]]") TB_DW_STEP("[%[x], %[c]]") TB_DW_OPERANDS);
+    } else if (taps == 1) {
+        __asm__(TB_DW_STEP("[%[x]]") TB_DW_OPERANDS);
+    }
+}
+
 /* What four channels need for one output row, and the layer's constants. */
 typedef struct {
     uint32_t weights[2 * TB_DW_MAX_TAPS];   /* per tap: channels (0, 2), channels (1, 3) */
@@ -262,26 +314,35 @@ static int32_t tb_dw_inside(const tb_depthwise_params *p, int32_t ox)
 }
 
 /* One output pixel whose window crosses the border: the taps [ky_lo, ky_hi) x [kx_lo, kx_hi)
- * lie inside (origin: the window's first tap, inside or not; taps tap_bytes apart in a row). The
- * taps outside add nothing, their (zero point + offset) * w being 0. */
+ * lie inside (origin: the window's first tap, inside or not). The taps outside add nothing,
+ * their (zero point + offset) * w being 0. */
 __attribute__((noinline)) static void tb_dw_border(const tb_dw_group *g, const int8_t *origin,
                                                    int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
                                                    int32_t kx_hi, int32_t kw, int32_t tap_bytes,
                                                    int8_t *out)
 {
     const uint32_t offset_pair = g->offset_pair;
-    int32_t s0 = g->scale[0].start, s1 = g->scale[1].start, s2 = g->scale[2].start;
-    int32_t s3 = g->scale[3].start, ky, kx;
+    int32_t s[4] = {g->scale[0].start, g->scale[1].start, g->scale[2].start, g->scale[3].start};
+    int32_t ky, kx;
     for (ky = ky_lo; ky < ky_hi; ++ky) {
         const int8_t *x = origin + ky * g->row_bytes + kx_lo * tap_bytes;
         const uint32_t *v = g->weights + 2 * (ky * kw + kx_lo);
+        if (tap_bytes == g->channels) {   /* no dilation */
+            tb_dw_row(x, tap_bytes, v, kx_hi - kx_lo, offset_pair, s);
+            continue;
+        }
         for (kx = kx_lo; kx < kx_hi; ++kx) {
+            int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
             TB_DW_TAP(x, v);
+            s[0] = s0;
+            s[1] = s1;
+            s[2] = s2;
+            s[3] = s3;
             x += tap_bytes;
             v += 2;
         }
     }
-    tb_store4(out, tb_dw_outputs(g, s0, s1, s2, s3));
+    tb_store4(out, tb_dw_outputs(g, s[0], s[1], s[2], s[3]));
 }
 
 static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *input,

@@ -129,20 +129,27 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
  */
 
 /* The unpacked pair of columns: for each word k < n / 4 of the columns a and b, four words
- * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8), then the last n % 4
- * values of a, then those of b, one int32 each. */
+ * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8). When n % 4 != 0, one
+ * more such block holds each column's last four values with those already counted zeroed: it
+ * meets each row's last four weights (so n >= 4). */
+void tb_widen_words(uint32_t *dst, const int8_t *src, int32_t words)
+{
+    for (; words > 0; --words, src += 4, dst += 4) {
+        const uint32_t v = tb_load4(src);
+        dst[0] = tb_sxtb16(v);
+        dst[1] = tb_sxtb16_ror8(v);
+    }
+}
+
 void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which)
 {
-    const int32_t words = n >> 2;
-    uint32_t *dst = pair + 2 * which, *tail = pair + 4 * words + (n & 3) * which;
-    int32_t k;
-    for (k = 0; k < words; ++k) {
-        const uint32_t v = tb_load4(column + 4 * k);
-        dst[4 * k] = tb_sxtb16(v);
-        dst[4 * k + 1] = tb_sxtb16_ror8(v);
-    }
-    for (k = 4 * words; k < n; ++k) {
-        *tail++ = (uint32_t)(int32_t)column[k];
+    const int32_t words = n >> 2, rest = n & 3;
+    uint32_t *dst = pair + 2 * which;
+    tb_widen_words(dst, column, words);
+    if (rest) {
+        const uint32_t v = tb_load4(column + n - 4) & (0xFFFFFFFFu << (8 * (4 - rest)));
+        dst[4 * words] = tb_sxtb16(v);
+        dst[4 * words + 1] = tb_sxtb16_ror8(v);
     }
 }
 
@@ -172,12 +179,10 @@ void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t wh
         [b13] "=&r"(b13), [v02] "=&r"(v02), [v13] "=&r"(v13)
 
 /* s[0..3] += (row 0, column a), (row 0, column b), (row 1, column a), (row 1, column b) over
- * the first 4 * words values, rows at w and w + n, the columns unpacked at x. Not inlined:
- * the caller's own live values would leave the assembly too few registers. */
-static inline void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n,
-                                                 int32_t words, int32_t s[4])
+ * the blocks of the unpacked columns at x (tb_widen_column), rows at w and w + n. */
+static inline void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n, int32_t s[4])
 {
-    const int32_t off = n - 4;
+    const int32_t off = n - 4, words = n >> 2;
     const uint32_t *end = x + 4 * (words & ~1);
     uint32_t a02, a13, b02, b13, v02, v13;
     if (words & 1) {
@@ -189,6 +194,10 @@ static inline void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n,
                 "cmp    %[x], %[end]\n\t"
                 "bne    1b"
                 : TB_OPERANDS_2X2 : [off] "r"(off), [end] "r"(end) : "cc", "memory");
+    }
+    if (n & 3) {   /* the last block meets the rows' last four weights */
+        w += (n & 3) - 4;
+        __asm__(TB_STEP_2X2 : TB_OPERANDS_2X2 : [off] "r"(off) : "memory");
     }
 }
 
@@ -329,36 +338,18 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
     }
 }
 
-/* The sums of the last n % 4 values (rest) of rows w and w + n with the unpacked columns'
- * `tail` (a's values, then b's), added to s as tb_dot_2x2 leaves it. */
-static inline void tb_tail_2x2(const uint32_t *tail, const int8_t *w, int32_t n, int32_t rest,
-                               int32_t s[4])
-{
-    int32_t i;
-    for (i = 0; i < rest; ++i) {
-        const int32_t a = (int32_t)tail[i], b = (int32_t)tail[rest + i];
-        s[0] += a * w[i];
-        s[1] += b * w[i];
-        s[2] += a * w[n + i];
-        s[3] += b * w[n + i];
-    }
-}
-
 /* The sums of row w with both unpacked columns, from `start`. */
 static void tb_dot_1x2(const uint32_t *pair, const int8_t *w, int32_t n, int32_t start,
                        int32_t *s0, int32_t *s1)
 {
-    const int32_t words = n >> 2, rest = n & 3;
-    const uint32_t *tail = pair + 4 * words;
-    int32_t a = start, b = start, i;
-    for (i = 0; i < words; ++i) {
-        const uint32_t v = tb_load4(w + 4 * i), v02 = tb_sxtb16(v), v13 = tb_sxtb16_ror8(v);
-        a = tb_smlad(pair[4 * i + 1], v13, tb_smlad(pair[4 * i], v02, a));
-        b = tb_smlad(pair[4 * i + 3], v13, tb_smlad(pair[4 * i + 2], v02, b));
-    }
-    for (i = 0; i < rest; ++i) {
-        a += (int32_t)tail[i] * w[4 * words + i];
-        b += (int32_t)tail[rest + i] * w[4 * words + i];
+    const int32_t blocks = (n + 3) >> 2;
+    int32_t a = start, b = start, k;
+    for (k = 0; k < blocks; ++k) {
+        /* the last block meets the row's last four weights */
+        const uint32_t v = tb_load4(k == (n >> 2) ? w + n - 4 : w + 4 * k);
+        const uint32_t v02 = tb_sxtb16(v), v13 = tb_sxtb16_ror8(v);
+        a = tb_smlad(pair[4 * k + 1], v13, tb_smlad(pair[4 * k], v02, a));
+        b = tb_smlad(pair[4 * k + 3], v13, tb_smlad(pair[4 * k + 2], v02, b));
     }
     *s0 = a;
     *s1 = b;
@@ -383,9 +374,8 @@ __attribute__((noinline)) static void tb_matvec2_general(const tb_output_stage *
 void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, const int8_t *w,
                    int32_t n, int32_t rows, const uint32_t *pair, int8_t *out0, int8_t *out1)
 {
-    const int32_t words = n >> 2, rest = n & 3, offset = stage->output_offset;
+    const int32_t offset = stage->output_offset;
     const uint32_t lo4 = tb_dsp_splat4(stage->act_min), hi4 = tb_dsp_splat4(stage->act_max);
-    const uint32_t *tail = pair + 4 * words;
     int32_t r;
 
     if (!scales) {
@@ -396,10 +386,7 @@ void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, con
         /* (row, column): (0, a), (0, b), (1, a), (1, b) */
         int32_t s[4] = {scales[0].start, scales[0].start, scales[1].start, scales[1].start};
         uint32_t packed;   /* out0[r], out0[r + 1], out1[r], out1[r + 1] */
-        tb_dot_2x2(pair, w, n, words, s);
-        if (rest) {
-            tb_tail_2x2(tail, w + 4 * words, n, rest, s);
-        }
+        tb_dot_2x2(pair, w, n, s);
         packed = tb_dsp_requantize2x2(s[0], s[2], s[1], s[3], scales, offset);
         packed = tb_dsp_clamp4(packed, lo4, hi4);
         tb_store2(out0 + r, packed);
