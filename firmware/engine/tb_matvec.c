@@ -8,6 +8,8 @@
  * On x86 an SSE2 path computes the four dot products; on Cortex-M with the DSP extension
  * (tb_dsp.h) the whole product has its own path, at the end of this file.
  */
+#include <stddef.h>
+
 #include "tb_engine.h"
 #include "tb_internal.h"
 
@@ -153,54 +155,6 @@ void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t wh
     }
 }
 
-/* One word of two rows (w, w + n) times the unpacked columns at x, both pointers advanced;
- * `off` holds n - 4, the distance to the second row once the first has advanced. */
-#define TB_STEP_2X2                                      \
-    "ldrd   %[a02], %[a13], [%[x]], #16\n\t"             \
-    "ldrd   %[b02], %[b13], [%[x], #-8]\n\t"             \
-    "ldr    %[v13], [%[w]], #4\n\t"                      \
-    "sxtb16 %[v02], %[v13]\n\t"                          \
-    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
-    "smlad  %[s00], %[a02], %[v02], %[s00]\n\t"          \
-    "smlad  %[s00], %[a13], %[v13], %[s00]\n\t"          \
-    "smlad  %[s01], %[b02], %[v02], %[s01]\n\t"          \
-    "smlad  %[s01], %[b13], %[v13], %[s01]\n\t"          \
-    "ldr    %[v13], [%[w], %[off]]\n\t"                  \
-    "sxtb16 %[v02], %[v13]\n\t"                          \
-    "sxtb16 %[v13], %[v13], ror #8\n\t"                  \
-    "smlad  %[s10], %[a02], %[v02], %[s10]\n\t"          \
-    "smlad  %[s10], %[a13], %[v13], %[s10]\n\t"          \
-    "smlad  %[s11], %[b02], %[v02], %[s11]\n\t"          \
-    "smlad  %[s11], %[b13], %[v13], %[s11]\n\t"
-
-#define TB_OPERANDS_2X2                                                                     \
-    [x] "+r"(x), [w] "+r"(w), [s00] "+r"(s[0]), [s01] "+r"(s[1]), [s10] "+r"(s[2]),         \
-        [s11] "+r"(s[3]), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),             \
-        [b13] "=&r"(b13), [v02] "=&r"(v02), [v13] "=&r"(v13)
-
-/* s[0..3] += (row 0, column a), (row 0, column b), (row 1, column a), (row 1, column b) over
- * the blocks of the unpacked columns at x (tb_widen_column), rows at w and w + n. */
-static inline void tb_dot_2x2(const uint32_t *x, const int8_t *w, int32_t n, int32_t s[4])
-{
-    const int32_t off = n - 4, words = n >> 2;
-    const uint32_t *end = x + 4 * (words & ~1);
-    uint32_t a02, a13, b02, b13, v02, v13;
-    if (words & 1) {
-        __asm__(TB_STEP_2X2 : TB_OPERANDS_2X2 : [off] "r"(off) : "memory");
-        end += 4;
-    }
-    if (x != end) {   /* two words per turn */
-        __asm__("1:\n\t" TB_STEP_2X2 TB_STEP_2X2
-                "cmp    %[x], %[end]\n\t"
-                "bne    1b"
-                : TB_OPERANDS_2X2 : [off] "r"(off), [end] "r"(end) : "cc", "memory");
-    }
-    if (n & 3) {   /* the last block meets the rows' last four weights */
-        w += (n & 3) - 4;
-        __asm__(TB_STEP_2X2 : TB_OPERANDS_2X2 : [off] "r"(off) : "memory");
-    }
-}
-
 /* One word of one column (x) times four rows (w, w + n, w2, w2 + n), pointers advanced by 4. */
 #define TB_STEP_1X4                                      \
     "ldr    %[x13], [%[x]], #4\n\t"                      \
@@ -338,6 +292,143 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
     }
 }
 
+/*
+ * Row pairs of tb_matvec2_s8 in assembly, from the dot products to the stored bytes: each turn
+ * takes two rows and both unpacked columns, so 14 registers hold the loop (4 sums, 4 column
+ * words, 2 unpacked weights, the column and row pointers, the row offset and the end), which
+ * GCC 12 cannot keep from C; the loop state lives in the job below between the phases.
+ *
+ * One step: a block of the columns (LDRD twice) and a word of each row, unpacked (SXTB16 with
+ * and without ROR 8), eight SMLAD. Then the four sums (s00 = row 0 column a, s01 = row 0
+ * column b, s10, s11) are requantized as tb_dsp_requantize does (the scales of rows 0 and 1
+ * are loaded once), saturated (SSAT), packed as [out0 row 0, out0 row 1, out1 row 0,
+ * out1 row 1], clamped to the activation range (SSUB8 / SEL per byte), and stored as two
+ * halfwords.
+ */
+typedef struct {
+    const uint32_t *pair;           /*  0 the unpacked columns (tb_widen_column) */
+    const int8_t *w;                /*  4 the next row pair's weights (advanced) */
+    int32_t n;                      /*  8 values per row */
+    int32_t pairs;                  /* 12 row pairs left (counted down, > 0 on entry) */
+    const tb_dsp_scale *scales;     /* 16 the next row pair's scales (advanced) */
+    int8_t *out0, *out1;            /* 20, 24 the columns' next outputs (advanced) */
+    int32_t output_offset;          /* 28 */
+    uint32_t lo4, hi4;              /* 32, 36 the activation range in every byte */
+} tb_dsp_rows_job;
+
+/* The assembly below reads the job at these offsets and tb_dsp_scale at 0, 4, 8, 12. */
+typedef char tb_dsp_rows_job_layout[(offsetof(tb_dsp_rows_job, hi4) == 36
+                                     && offsetof(tb_dsp_rows_job, pairs) == 12
+                                     && sizeof(tb_dsp_scale) == 16
+                                     && offsetof(tb_dsp_scale, start) == 12) ? 1 : -1];
+
+void tb_dsp_rows2x2(tb_dsp_rows_job *job);
+
+/* r0 columns, r1 weights of row 0 (row 1 at r1 + r2 after the post-increment), r4..r7 sums,
+ * r8..r11 column words, r12 / lr unpacked weights. */
+#define TB_ROWS_STEP                                                  \
+    "ldrd    r8, r9, [r0], #16\n\t"                                   \
+    "ldrd    r10, r11, [r0, #-8]\n\t"                                 \
+    "ldr     lr, [r1], #4\n\t"                                        \
+    "sxtb16  r12, lr\n\t"                                             \
+    "sxtb16  lr, lr, ror #8\n\t"                                      \
+    "smlad   r4, r8, r12, r4\n\t"                                     \
+    "smlad   r4, r9, lr, r4\n\t"                                      \
+    "smlad   r5, r10, r12, r5\n\t"                                    \
+    "smlad   r5, r11, lr, r5\n\t"                                     \
+    "ldr     lr, [r1, r2]\n\t"                                        \
+    "sxtb16  r12, lr\n\t"                                             \
+    "sxtb16  lr, lr, ror #8\n\t"                                      \
+    "smlad   r6, r8, r12, r6\n\t"                                     \
+    "smlad   r6, r9, lr, r6\n\t"                                      \
+    "smlad   r7, r10, r12, r7\n\t"                                    \
+    "smlad   r7, r11, lr, r7\n\t"
+
+/* Sum `acc` requantized with the scale (multiplier m, high h, right e), plus the output offset
+ * (r3), saturated into r1 and put in place by `insert` into r2; r0 is scratch. */
+#define TB_ROWS_LANE(acc, m, h, e, insert)                            \
+    "and     r0, " acc ", #0x80000000\n\t"                            \
+    "orr     r0, r0, #0x40000000\n\t"                                 \
+    "sub     r1, " h ", " acc ", lsr #31\n\t"                         \
+    "smlal   r0, r1, " acc ", " m "\n\t"                              \
+    "asr     r1, r1, " e "\n\t"                                       \
+    "add     r1, r1, r3\n\t"                                          \
+    "ssat    r1, #8, r1\n\t"                                          \
+    insert "\n\t"
+
+__asm__(".section .text.tb_dsp_rows2x2,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n\t"
+        ".global tb_dsp_rows2x2\n\t"
+        ".thumb_func\n\t"
+        ".type   tb_dsp_rows2x2, %function\n"
+        "tb_dsp_rows2x2:\n\t"
+        "push    {r0, r4-r11, lr}\n"          /* [sp]: the job */
+        "0:\n\t"
+        "ldr     r12, [sp]\n\t"
+        "ldr     r3, [r12, #16]\n\t"
+        "ldr     r4, [r3, #12]\n\t"           /* the sums start at the rows' biases */
+        "ldr     r6, [r3, #28]\n\t"
+        "mov     r5, r4\n\t"
+        "mov     r7, r6\n\t"
+        "ldrd    r0, r1, [r12]\n\t"           /* columns, row 0 */
+        "ldr     r2, [r12, #8]\n\t"           /* n */
+        "lsrs    r3, r2, #3\n\t"
+        "add     r3, r0, r3, lsl #5\n\t"      /* the end of the steps taken two at a time */
+        "sub     r2, r2, #4\n\t"              /* n - 4: row 1 after row 0's post-increment */
+        "cmp     r0, r3\n\t"
+        "beq     2f\n"
+        "1:\n\t"
+        TB_ROWS_STEP TB_ROWS_STEP
+        "cmp     r0, r3\n\t"
+        "bne     1b\n"
+        "2:\n\t"
+        "tst     r2, #4\n\t"                  /* n - 4 has bit 2 clear when n has it set */
+        "bne     3f\n\t"
+        TB_ROWS_STEP
+        "3:\n\t"
+        "ands    r3, r2, #3\n\t"              /* n % 4: the last block meets the last weights */
+        "beq     4f\n\t"
+        "sub     r3, r3, #4\n\t"
+        "add     r1, r1, r3\n\t"
+        TB_ROWS_STEP
+        "4:\n\t"
+        "add     r1, r1, r2\n\t"              /* row 0 + n + n: the next row pair */
+        "adds    r1, r1, #4\n\t"
+        "ldr     r12, [sp]\n\t"
+        "str     r1, [r12, #4]\n\t"
+        "ldr     r0, [r12, #16]\n\t"
+        "add     r1, r0, #32\n\t"
+        "str     r1, [r12, #16]\n\t"
+        "ldr     r3, [r12, #28]\n\t"          /* output offset */
+        "ldrd    r8, r9, [r0]\n\t"            /* row 0: multiplier, high, right */
+        "ldr     r10, [r0, #8]\n\t"
+        "ldrd    r11, r12, [r0, #16]\n\t"     /* row 1 */
+        "ldr     lr, [r0, #24]\n\t"
+        TB_ROWS_LANE("r4", "r8", "r9", "r10", "uxtb    r2, r1")
+        TB_ROWS_LANE("r6", "r11", "r12", "lr", "bfi     r2, r1, #8, #8")
+        TB_ROWS_LANE("r5", "r8", "r9", "r10", "bfi     r2, r1, #16, #8")
+        TB_ROWS_LANE("r7", "r11", "r12", "lr", "bfi     r2, r1, #24, #8")
+        "ldr     r12, [sp]\n\t"
+        "ldrd    r0, r1, [r12, #32]\n\t"      /* clamp each byte to [lo, hi] */
+        "ssub8   r3, r2, r0\n\t"
+        "sel     r2, r2, r0\n\t"
+        "ssub8   r3, r2, r1\n\t"
+        "sel     r2, r1, r2\n\t"
+        "ldrd    r0, r1, [r12, #20]\n\t"
+        "strh    r2, [r0], #2\n\t"
+        "lsrs    r2, r2, #16\n\t"
+        "strh    r2, [r1], #2\n\t"
+        "strd    r0, r1, [r12, #20]\n\t"
+        "ldr     r3, [r12, #12]\n\t"
+        "subs    r3, r3, #1\n\t"
+        "str     r3, [r12, #12]\n\t"
+        "bne     0b\n\t"
+        "pop     {r0, r4-r11, pc}\n\t"
+        ".size   tb_dsp_rows2x2, .-tb_dsp_rows2x2\n\t"
+        ".text");
+
 /* The sums of row w with both unpacked columns, from `start`. */
 static void tb_dot_1x2(const uint32_t *pair, const int8_t *w, int32_t n, int32_t start,
                        int32_t *s0, int32_t *s1)
@@ -382,16 +473,13 @@ void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, con
         tb_matvec2_general(stage, w, n, rows, pair, out0, out1);
         return;
     }
-    for (r = 0; r + 2 <= rows; r += 2, w += 2 * n, scales += 2) {
-        /* (row, column): (0, a), (0, b), (1, a), (1, b) */
-        int32_t s[4] = {scales[0].start, scales[0].start, scales[1].start, scales[1].start};
-        uint32_t packed;   /* out0[r], out0[r + 1], out1[r], out1[r + 1] */
-        tb_dot_2x2(pair, w, n, s);
-        packed = tb_dsp_requantize2x2(s[0], s[2], s[1], s[3], scales, offset);
-        packed = tb_dsp_clamp4(packed, lo4, hi4);
-        tb_store2(out0 + r, packed);
-        tb_store2(out1 + r, packed >> 16);
+    if (rows >= 2) {
+        tb_dsp_rows_job job = {pair, w, n, rows >> 1, scales, out0, out1, offset, lo4, hi4};
+        tb_dsp_rows2x2(&job);
     }
+    r = rows & ~1;
+    w += r * n;
+    scales += r;
     if (r < rows) {   /* an odd last row */
         int32_t s0, s1, y0, y1;
         tb_dot_1x2(pair, w, n, scales[0].start, &s0, &s1);
