@@ -278,7 +278,9 @@ typedef struct {
     int32_t output_offset;
     uint32_t lo4, hi4;                       /* the activation range in every byte */
     uint32_t offset_pair;                    /* the input offset in both halfwords */
-    int32_t channels, row_bytes;             /* between taps, between rows of the window */
+    uint32_t zero_points;                    /* the input zero point in every byte */
+    int32_t channels;                        /* between outputs (and input pixels) */
+    int32_t tap_bytes, row_bytes;            /* between taps of tb_dw_inside_3x3's windows */
 } tb_dw_group;
 
 /* The four channels' outputs from their sums: requantized, packed, clamped. */
@@ -290,8 +292,9 @@ static inline uint32_t tb_dw_outputs(const tb_dw_group *g, int32_t s0, int32_t s
 }
 
 /* `count` output pixels of a 3x3 filter whose windows lie inside the input: the first window
- * at x, the next x_step bytes further; outputs at out, `channels` bytes apart. Not inlined: the
- * assembly of tb_dw_3x3 wants nearly every register. */
+ * at x (taps tap_bytes apart, rows row_bytes apart), the next x_step bytes further; outputs at
+ * out, `channels` bytes apart. Not inlined: the assembly of tb_dw_3x3 wants nearly every
+ * register. */
 __attribute__((noinline)) static void tb_dw_inside_3x3(const tb_dw_group *g, const int8_t *x,
                                                        int8_t *out, int32_t count,
                                                        int32_t x_step)
@@ -299,7 +302,7 @@ __attribute__((noinline)) static void tb_dw_inside_3x3(const tb_dw_group *g, con
     for (; count > 0; --count) {
         int32_t s0 = g->scale[0].start, s1 = g->scale[1].start, s2 = g->scale[2].start;
         int32_t s3 = g->scale[3].start;
-        tb_dw_3x3(x, g->channels, g->row_bytes, g->weights, g->offset_pair, &s0, &s1, &s2, &s3);
+        tb_dw_3x3(x, g->tap_bytes, g->row_bytes, g->weights, g->offset_pair, &s0, &s1, &s2, &s3);
         tb_store4(out, tb_dw_outputs(g, s0, s1, s2, s3));
         x += x_step;
         out += g->channels;
@@ -327,7 +330,7 @@ __attribute__((noinline)) static void tb_dw_border(const tb_dw_group *g, const i
     for (ky = ky_lo; ky < ky_hi; ++ky) {
         const int8_t *x = origin + ky * g->row_bytes + kx_lo * tap_bytes;
         const uint32_t *v = g->weights + 2 * (ky * kw + kx_lo);
-        if (tap_bytes == g->channels) {   /* no dilation */
+        if (tap_bytes == g->tap_bytes) {   /* no dilation */
             tb_dw_row(x, tap_bytes, v, kx_hi - kx_lo, offset_pair, s);
             continue;
         }
@@ -345,6 +348,68 @@ __attribute__((noinline)) static void tb_dw_border(const tb_dw_group *g, const i
     tb_store4(out, tb_dw_outputs(g, s[0], s[1], s[2], s[3]));
 }
 
+/* Prepares g for channels c..c+3: their unpacked weights, scales and biases. */
+static void tb_dw_prepare(tb_dw_group *g, const tb_depthwise_params *p, const int8_t *filter,
+                          const int32_t *bias, int32_t c)
+{
+    const int32_t taps = p->filter_h * p->filter_w, channels = p->out_c;
+    int32_t t, k;
+    for (t = 0; t < taps; ++t) {
+        const uint32_t v = tb_load4(filter + t * channels + c);
+        g->weights[2 * t] = tb_sxtb16(v);
+        g->weights[2 * t + 1] = tb_sxtb16_ror8(v);
+    }
+    for (k = 0; k < 4; ++k) {
+        const int32_t q = p->per_channel ? c + k : 0;
+        g->scale[k] = tb_dsp_scale_of(p->multiplier[q], p->shift[q], bias ? bias[c + k] : 0);
+    }
+}
+
+/* Small 3x3 layers of stride 1 go through planes of four channels with the input zero point
+ * around them, where every window lies inside: borders are where such layers spend their time
+ * otherwise (with a larger stride, copying the plane costs more than it saves). The plane lives
+ * on the stack, up to this many words (a 12 x 12 input with a border of 1). */
+#define TB_DW_PLANE_WORDS 196
+
+static int32_t tb_depthwise_planes(const tb_depthwise_params *p, const int8_t *input,
+                                   const int8_t *filter, const int32_t *bias, int8_t *output,
+                                   tb_dw_group *g)
+{
+    const int32_t channels = p->out_c, in_h = p->in_h, in_w = p->in_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    /* the input rows and columns the windows span, from -pad_top and -pad_left */
+    const int32_t plane_h = (out_h - 1) * p->stride_h + 2 * p->dilation_h + 1;
+    const int32_t plane_w = (out_w - 1) * p->stride_w + 3;
+    uint32_t plane[TB_DW_PLANE_WORDS];
+    int32_t b, c, y, x, oy;
+
+    if (p->stride_h != 1 || p->stride_w != 1 || plane_h * plane_w > TB_DW_PLANE_WORDS) {
+        return 0;
+    }
+    g->tap_bytes = 4;
+    g->row_bytes = p->dilation_h * plane_w * 4;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + b * in_h * in_w * channels;
+        int8_t *out_b = output + b * out_h * out_w * channels;
+        for (c = 0; c < channels; c += 4) {
+            uint32_t *cell = plane;
+            tb_dw_prepare(g, p, filter, bias, c);
+            for (y = -p->pad_top; y < plane_h - p->pad_top; ++y) {
+                for (x = -p->pad_left; x < plane_w - p->pad_left; ++x) {
+                    const int32_t inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
+                    *cell++ = inside ? tb_load4(in_b + (y * in_w + x) * channels + c)
+                                     : g->zero_points;
+                }
+            }
+            for (oy = 0; oy < out_h; ++oy) {
+                tb_dw_inside_3x3(g, (const int8_t *)(plane + oy * p->stride_h * plane_w),
+                                 out_b + oy * out_w * channels + c, out_w, p->stride_w * 4);
+            }
+        }
+    }
+    return 1;
+}
+
 static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *input,
                                 const int8_t *filter, const int32_t *bias, int8_t *output)
 {
@@ -356,7 +421,7 @@ static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *inpu
     const int32_t three = kh == 3 && kw == 3 && dil_w == 1;
     int32_t inside_lo = 0, inside_hi;   /* that run: [inside_lo, inside_hi) */
     tb_dw_group g;
-    int32_t b, oy, ox, c, k, t;
+    int32_t b, oy, ox, c;
 
     if (taps > TB_DW_MAX_TAPS || (channels & 3) != 0 || p->depth_multiplier != 1
         || !tb_dsp_scale_exact(p->multiplier, p->shift, per_channel, channels)) {
@@ -366,7 +431,12 @@ static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *inpu
     g.lo4 = tb_dsp_splat4(p->act_min);
     g.hi4 = tb_dsp_splat4(p->act_max);
     g.offset_pair = (uint32_t)(p->input_offset & 0xFFFF) * 0x10001u;
+    g.zero_points = tb_dsp_splat4(-p->input_offset);
     g.channels = channels;
+    if (three && tb_depthwise_planes(p, input, filter, bias, output, &g)) {
+        return 1;
+    }
+    g.tap_bytes = channels;
     g.row_bytes = dil_h * in_w * channels;
     while (inside_lo < out_w && !tb_dw_inside(p, inside_lo)) {
         ++inside_lo;
@@ -383,16 +453,7 @@ static int32_t tb_depthwise_dsp(const tb_depthwise_params *p, const int8_t *inpu
             const int32_t row_inside = three && ky_lo == 0 && ky_hi == 3;
             int8_t *out_row = out_b + oy * out_w * channels;
             for (c = 0; c < channels; c += 4) {
-                for (t = 0; t < taps; ++t) {
-                    const uint32_t v = tb_load4(filter + t * channels + c);
-                    g.weights[2 * t] = tb_sxtb16(v);
-                    g.weights[2 * t + 1] = tb_sxtb16_ror8(v);
-                }
-                for (k = 0; k < 4; ++k) {
-                    const int32_t q = per_channel ? c + k : 0;
-                    g.scale[k] = tb_dsp_scale_of(p->multiplier[q], p->shift[q],
-                                                 bias ? bias[c + k] : 0);
-                }
+                tb_dw_prepare(&g, p, filter, bias, c);
                 for (ox = 0; ox < out_w; ++ox) {
                     const int32_t x0 = ox * p->stride_w - p->pad_left;
                     const int8_t *origin = in_b + (y0 * in_w + x0) * channels + c;
