@@ -1,4 +1,5 @@
 /* CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel (or per-tensor) requantization. */
+#include <stddef.h>
 #include <string.h>
 
 #include "tb_engine.h"
@@ -228,26 +229,6 @@ static inline void tb_dw_block(const int8_t *x, const int8_t *w, int32_t input_o
     TB_DW_STEP("[%[x], %[c]]")                                 \
     TB_DW_STEP("[%[x], %[c], lsl #1]")
 
-/* The nine taps of a 3x3 window inside the input (TB_DW_TAP each; GCC 12 spills when it
- * schedules them from C): x at the window's first tap, c bytes between taps, row_bytes between
- * rows, the unpacked weights at w. */
-static inline void tb_dw_3x3(const int8_t *x, int32_t c, int32_t row_bytes, const uint32_t *w,
-                             uint32_t offset_pair, int32_t *s0, int32_t *s1, int32_t *s2,
-                             int32_t *s3)
-{
-    uint32_t x02, x13, w02, w13;
-    __asm__(TB_DW_ROW
-            "add     %[x], %[x], %[row]\n\t"
-            TB_DW_ROW
-            "add     %[x], %[x], %[row]\n\t"
-            TB_DW_ROW
-            : [x] "+r"(x), [w] "+r"(w), [s0] "+r"(*s0), [s1] "+r"(*s1), [s2] "+r"(*s2),
-              [s3] "+r"(*s3), [x02] "=&r"(x02), [x13] "=&r"(x13), [w02] "=&r"(w02),
-              [w13] "=&r"(w13)
-            : [c] "r"(c), [row] "r"(row_bytes), [off] "r"(offset_pair)
-            : "memory");
-}
-
 #define TB_DW_OPERANDS                                                                      \
     : [x] "+r"(x), [w] "+r"(w), [s0] "+r"(s[0]), [s1] "+r"(s[1]), [s2] "+r"(s[2]),           \
       [s3] "+r"(s[3]), [x02] "=&r"(x02), [x13] "=&r"(x13), [w02] "=&r"(w02), [w13] "=&r"(w13) \
@@ -271,17 +252,29 @@ static void tb_dw_row(const int8_t *x, int32_t c, const uint32_t *w, int32_t tap
     }
 }
 
-/* What four channels need for one output row, and the layer's constants. */
+/* What four channels need for one output row, and the layer's constants. The assembly of
+ * tb_dsp_dw_run reads the fields at the offsets noted. */
 typedef struct {
-    uint32_t weights[2 * TB_DW_MAX_TAPS];   /* per tap: channels (0, 2), channels (1, 3) */
-    tb_dsp_scale scale[4];                   /* with the biases as the sums' start */
-    int32_t output_offset;
-    uint32_t lo4, hi4;                       /* the activation range in every byte */
-    uint32_t offset_pair;                    /* the input offset in both halfwords */
-    uint32_t zero_points;                    /* the input zero point in every byte */
-    int32_t channels;                        /* between outputs (and input pixels) */
-    int32_t tap_bytes, row_bytes;            /* between taps of tb_dw_inside_3x3's windows */
+    uint32_t weights[2 * TB_DW_MAX_TAPS];   /*   0 per tap: channels (0, 2), channels (1, 3) */
+    tb_dsp_scale scale[4];                   /* 200 */
+    int32_t start[4];                        /* 264 where the sums start: the biases */
+    int32_t tap_bytes, row_bytes;            /* 280 between taps, rows of tb_dw_inside_3x3 */
+    uint32_t offset_pair;                    /* 288 the input offset in both halfwords */
+    int32_t output_offset;                   /* 292 */
+    uint32_t lo4, hi4;                       /* 296 the activation range in every byte */
+    uint32_t zero_points;                    /* 304 the input zero point in every byte */
+    int32_t channels;                        /* 308 between outputs (and input pixels) */
+    const int8_t *x;                         /* 312 the next window of a run */
+    int32_t x_delta;                         /* 316 from its last row to the next window */
+    int32_t count;                           /* 320 windows left in the run */
 } tb_dw_group;
+
+typedef char tb_dw_group_layout[(offsetof(tb_dw_group, scale) == 200
+                                 && offsetof(tb_dw_group, start) == 264
+                                 && offsetof(tb_dw_group, tap_bytes) == 280
+                                 && offsetof(tb_dw_group, lo4) == 296
+                                 && offsetof(tb_dw_group, channels) == 308
+                                 && offsetof(tb_dw_group, count) == 320) ? 1 : -1];
 
 /* The four channels' outputs from their sums: requantized, packed, clamped. */
 static inline uint32_t tb_dw_outputs(const tb_dw_group *g, int32_t s0, int32_t s1, int32_t s2,
@@ -291,21 +284,98 @@ static inline uint32_t tb_dw_outputs(const tb_dw_group *g, int32_t s0, int32_t s
                          g->hi4);
 }
 
+/*
+ * A run of 3x3 windows inside the input, in assembly (the nine taps as TB_DW_TAP, then the
+ * requantization of tb_dsp_requantize4, clamp and store), the loop state in the group:
+ * g->count windows from g->x, outputs from `out`, `channels` bytes apart. The group pointer
+ * stays in lr and the weights are read at fixed offsets from it, which leaves the taps'
+ * registers free.
+ */
+void tb_dsp_dw_run(tb_dw_group *g, int8_t *out);
+
+#define TB_DW_RUN_STEP(addr, k)                                       \
+    "ldr     r10, " addr "\n\t"                                       \
+    "ldrd    r11, r12, [lr, #" #k "]\n\t"                             \
+    "sxtab16 r9, r4, r10\n\t"                                         \
+    "sxtab16 r10, r4, r10, ror #8\n\t"                                \
+    "smlabb  r5, r9, r11, r5\n\t"                                     \
+    "smlatt  r7, r9, r11, r7\n\t"                                     \
+    "smlabb  r6, r10, r12, r6\n\t"                                    \
+    "smlatt  r8, r10, r12, r8\n\t"
+
+#define TB_DW_RUN_ROW(k0, k1, k2)                                     \
+    TB_DW_RUN_STEP("[r0]", k0)                                        \
+    TB_DW_RUN_STEP("[r0, r2]", k1)                                    \
+    TB_DW_RUN_STEP("[r0, r2, lsl #1]", k2)
+
+#define TB_DW_RUN_LANE(acc, k, k8, insert)                            \
+    "ldrd    r9, r10, [lr, #" #k "]\n\t"                              \
+    "ldr     r11, [lr, #" #k8 "]\n\t"                                 \
+    "and     r0, " acc ", #0x80000000\n\t"                            \
+    "orr     r0, r0, #0x40000000\n\t"                                 \
+    "sub     r2, r10, " acc ", lsr #31\n\t"                           \
+    "smlal   r0, r2, " acc ", r9\n\t"                                 \
+    "asr     r2, r2, r11\n\t"                                         \
+    "add     r2, r2, r4\n\t"                                          \
+    "ssat    r2, #8, r2\n\t"                                          \
+    insert "\n\t"
+
+__asm__(".section .text.tb_dsp_dw_run,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n\t"
+        ".global tb_dsp_dw_run\n\t"
+        ".thumb_func\n\t"
+        ".type   tb_dsp_dw_run, %function\n"
+        "tb_dsp_dw_run:\n\t"
+        "push    {r4-r11, lr}\n\t"
+        "mov     lr, r0\n"                    /* the group */
+        "0:\n\t"
+        "ldr     r0, [lr, #312]\n\t"          /* the window */
+        "ldrd    r2, r3, [lr, #280]\n\t"      /* tap bytes, row bytes */
+        "ldr     r4, [lr, #288]\n\t"          /* input offset pair */
+        "ldrd    r5, r6, [lr, #264]\n\t"      /* sums r5..r8 from the biases */
+        "ldrd    r7, r8, [lr, #272]\n\t"
+        TB_DW_RUN_ROW(0, 8, 16)
+        "add     r0, r0, r3\n\t"
+        TB_DW_RUN_ROW(24, 32, 40)
+        "add     r0, r0, r3\n\t"
+        TB_DW_RUN_ROW(48, 56, 64)
+        "ldr     r2, [lr, #316]\n\t"
+        "add     r0, r0, r2\n\t"
+        "str     r0, [lr, #312]\n\t"          /* the next window */
+        "ldr     r4, [lr, #292]\n\t"          /* output offset */
+        TB_DW_RUN_LANE("r5", 200, 208, "uxtb    r12, r2")
+        TB_DW_RUN_LANE("r6", 216, 224, "bfi     r12, r2, #8, #8")
+        TB_DW_RUN_LANE("r7", 232, 240, "bfi     r12, r2, #16, #8")
+        TB_DW_RUN_LANE("r8", 248, 256, "bfi     r12, r2, #24, #8")
+        "ldrd    r0, r2, [lr, #296]\n\t"      /* clamp each byte to [lo, hi] */
+        "ssub8   r3, r12, r0\n\t"
+        "sel     r12, r12, r0\n\t"
+        "ssub8   r3, r12, r2\n\t"
+        "sel     r12, r2, r12\n\t"
+        "str     r12, [r1]\n\t"
+        "ldr     r0, [lr, #308]\n\t"
+        "add     r1, r1, r0\n\t"
+        "ldr     r0, [lr, #320]\n\t"
+        "subs    r0, r0, #1\n\t"
+        "str     r0, [lr, #320]\n\t"
+        "bne     0b\n\t"
+        "pop     {r4-r11, pc}\n\t"
+        ".size   tb_dsp_dw_run, .-tb_dsp_dw_run\n\t"
+        ".text");
+
 /* `count` output pixels of a 3x3 filter whose windows lie inside the input: the first window
- * at x (taps tap_bytes apart, rows row_bytes apart), the next x_step bytes further; outputs at
- * out, `channels` bytes apart. Not inlined: the assembly of tb_dw_3x3 wants nearly every
- * register. */
-__attribute__((noinline)) static void tb_dw_inside_3x3(const tb_dw_group *g, const int8_t *x,
-                                                       int8_t *out, int32_t count,
-                                                       int32_t x_step)
+ * at x (taps g->tap_bytes apart, rows g->row_bytes apart), the next x_step bytes further;
+ * outputs at out, g->channels bytes apart. */
+static void tb_dw_inside_3x3(tb_dw_group *g, const int8_t *x, int8_t *out, int32_t count,
+                             int32_t x_step)
 {
-    for (; count > 0; --count) {
-        int32_t s0 = g->scale[0].start, s1 = g->scale[1].start, s2 = g->scale[2].start;
-        int32_t s3 = g->scale[3].start;
-        tb_dw_3x3(x, g->tap_bytes, g->row_bytes, g->weights, g->offset_pair, &s0, &s1, &s2, &s3);
-        tb_store4(out, tb_dw_outputs(g, s0, s1, s2, s3));
-        x += x_step;
-        out += g->channels;
+    if (count > 0) {
+        g->x = x;
+        g->x_delta = x_step - 2 * g->row_bytes;
+        g->count = count;
+        tb_dsp_dw_run(g, out);
     }
 }
 
@@ -325,7 +395,7 @@ __attribute__((noinline)) static void tb_dw_border(const tb_dw_group *g, const i
                                                    int8_t *out)
 {
     const uint32_t offset_pair = g->offset_pair;
-    int32_t s[4] = {g->scale[0].start, g->scale[1].start, g->scale[2].start, g->scale[3].start};
+    int32_t s[4] = {g->start[0], g->start[1], g->start[2], g->start[3]};
     int32_t ky, kx;
     for (ky = ky_lo; ky < ky_hi; ++ky) {
         const int8_t *x = origin + ky * g->row_bytes + kx_lo * tap_bytes;
@@ -361,7 +431,8 @@ static void tb_dw_prepare(tb_dw_group *g, const tb_depthwise_params *p, const in
     }
     for (k = 0; k < 4; ++k) {
         const int32_t q = p->per_channel ? c + k : 0;
-        g->scale[k] = tb_dsp_scale_of(p->multiplier[q], p->shift[q], bias ? bias[c + k] : 0);
+        g->start[k] = bias ? bias[c + k] : 0;
+        g->scale[k] = tb_dsp_scale_of(p->multiplier[q], p->shift[q], g->start[k]);
     }
 }
 
