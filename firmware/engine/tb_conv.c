@@ -81,26 +81,34 @@ static const int8_t *tb_conv_column(const tb_conv_params *p, const int8_t *in_b,
  * bytes each), once for all pixels. */
 #define TB_ROW_CHUNK 64
 
-/* Unpacks the column of output pixel `pixel` into `pair` as column `which` (tb_widen_column):
- * straight from the input rows when they hold whole words of it. */
-static void tb_conv_widen(const tb_conv_params *p, const int8_t *in_b, int32_t pixel,
+/* Unpacks the column of the output pixel whose window starts at input (y0, x0) into `pair` as
+ * column `which` (tb_widen_column): straight from the input when the window lies inside and
+ * its rows hold whole words, else from the im2col column. */
+static void tb_conv_widen(const tb_conv_params *p, const int8_t *in_b, int32_t y0, int32_t x0,
                           int32_t pointwise, uint32_t *pair, int32_t which)
 {
-    const int32_t y0 = (pixel / p->out_w) * p->stride_h - p->pad_top;
-    const int32_t x0 = (pixel % p->out_w) * p->stride_w - p->pad_left;
-    const int32_t run = p->filter_w * p->in_c;
-    if (!pointwise && (run & 3) == 0 && tb_window_inside(p, y0, x0)) {
-        const int32_t row_bytes = p->dilation_h * p->in_w * p->in_c;
-        const int8_t *row = in_b + (y0 * p->in_w + x0) * p->in_c;
-        uint32_t *dst = pair + 2 * which;
+    const int32_t in_c = p->in_c, run = p->filter_w * in_c, n = p->filter_h * run;
+    const int8_t *origin = in_b + (y0 * p->in_w + x0) * in_c;
+    if (pointwise) {
+        tb_widen_column(pair, origin, n, which);
+    } else if (tb_window_inside(p, y0, x0)) {
+        const int32_t row_bytes = p->dilation_h * p->in_w * in_c;
         int32_t ky;
-        for (ky = 0; ky < p->filter_h; ++ky, row += row_bytes, dst += run) {
-            tb_widen_words(dst, row, run >> 2);
+        if ((run & 3) == 0) {
+            uint32_t *dst = pair + 2 * which;
+            for (ky = 0; ky < p->filter_h; ++ky, origin += row_bytes, dst += run) {
+                tb_widen_words(dst, origin, run >> 2);
+            }
+        } else {
+            for (ky = 0; ky < p->filter_h; ++ky, origin += row_bytes) {
+                tb_copy_bytes(p->scratch + ky * run, origin, run);
+            }
+            tb_widen_column(pair, p->scratch, n, which);
         }
-        return;
+    } else {
+        tb_im2col_s8(p, in_b, y0, x0, p->scratch);
+        tb_widen_column(pair, p->scratch, n, which);
     }
-    tb_widen_column(pair, tb_conv_column(p, in_b, pixel, pointwise, p->scratch),
-                    p->filter_h * run, which);
 }
 
 static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
@@ -128,9 +136,20 @@ static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
         for (b = 0; b < p->batches; ++b) {
             const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
             int8_t *out = output + b * pixels * out_c + first;
+            int32_t oy = 0, ox = 0;   /* pixel q */
             for (q = 0; q + 1 < pixels; q += 2, out += 2 * out_c) {
-                tb_conv_widen(p, in_b, q, pointwise, pair, 0);
-                tb_conv_widen(p, in_b, q + 1, pointwise, pair, 1);
+                const int32_t y0 = oy * p->stride_h - p->pad_top;
+                tb_conv_widen(p, in_b, y0, ox * p->stride_w - p->pad_left, pointwise, pair, 0);
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+                tb_conv_widen(p, in_b, oy * p->stride_h - p->pad_top,
+                              ox * p->stride_w - p->pad_left, pointwise, pair, 1);
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
                 tb_matvec2_s8(&chunk, chunk.fast ? scales : NULL, w, n, rows, pair, out,
                               out + out_c);
             }

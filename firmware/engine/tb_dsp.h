@@ -221,6 +221,32 @@ static inline uint32_t tb_dsp_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
 /* An int8 bound in every byte. */
 static inline uint32_t tb_dsp_splat4(int32_t value) { return (uint32_t)(uint8_t)value * 0x01010101u; }
 
+/* The unpacked pair of columns: for each word k < n / 4 of the columns a and b, four words
+ * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8). When n % 4 != 0, one
+ * more such block holds each column's last four values with those already counted zeroed: it
+ * meets each row's last four weights (so n >= 4). */
+static inline void tb_widen_words(uint32_t *dst, const int8_t *src, int32_t words)
+{
+    for (; words > 0; --words, src += 4, dst += 4) {
+        const uint32_t v = tb_load4(src);
+        dst[0] = tb_sxtb16(v);
+        dst[1] = tb_sxtb16_ror8(v);
+    }
+}
+
+static inline void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n,
+                                   int32_t which)
+{
+    const int32_t words = n >> 2, rest = n & 3;
+    uint32_t *dst = pair + 2 * which;
+    tb_widen_words(dst, column, words);
+    if (rest) {
+        const uint32_t v = tb_load4(column + n - 4) & (0xFFFFFFFFu << (8 * (4 - rest)));
+        dst[4 * words] = tb_sxtb16(v);
+        dst[4 * words + 1] = tb_sxtb16_ror8(v);
+    }
+}
+
 #endif /* TB_USE_DSP */
 
 #endif /* TB_DSP_H */

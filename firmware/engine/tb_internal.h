@@ -136,11 +136,9 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
                   const int8_t *x, int8_t *out);
 
 /* Cortex-M DSP only (TB_MATVEC_PAIRS): the same for two columns at once, unpacked beforehand
- * into `pair` (tb_widen_column, once for all rows; pair holds n + 4 words; n >= 4), into out0
+ * into `pair` (tb_widen_column in tb_dsp.h, once for all rows; pair holds n + 4 words; n >= 4), into out0
  * and out1. Each weight load serves both columns. `scales`: every row's constants from
  * tb_dsp_stage_scales when stage->fast, else NULL. */
-void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which);
-void tb_widen_words(uint32_t *dst, const int8_t *src, int32_t words);   /* one column's words */
 #if TB_USE_DSP
 void tb_dsp_stage_scales(const tb_output_stage *stage, int32_t rows, tb_dsp_scale *scales);
 void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, const int8_t *w,

@@ -130,31 +130,6 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
  * single offset register for all of them.
  */
 
-/* The unpacked pair of columns: for each word k < n / 4 of the columns a and b, four words
- * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8). When n % 4 != 0, one
- * more such block holds each column's last four values with those already counted zeroed: it
- * meets each row's last four weights (so n >= 4). */
-void tb_widen_words(uint32_t *dst, const int8_t *src, int32_t words)
-{
-    for (; words > 0; --words, src += 4, dst += 4) {
-        const uint32_t v = tb_load4(src);
-        dst[0] = tb_sxtb16(v);
-        dst[1] = tb_sxtb16_ror8(v);
-    }
-}
-
-void tb_widen_column(uint32_t *pair, const int8_t *column, int32_t n, int32_t which)
-{
-    const int32_t words = n >> 2, rest = n & 3;
-    uint32_t *dst = pair + 2 * which;
-    tb_widen_words(dst, column, words);
-    if (rest) {
-        const uint32_t v = tb_load4(column + n - 4) & (0xFFFFFFFFu << (8 * (4 - rest)));
-        dst[4 * words] = tb_sxtb16(v);
-        dst[4 * words + 1] = tb_sxtb16_ror8(v);
-    }
-}
-
 /* One word of one column (x) times four rows (w, w + n, w2, w2 + n), pointers advanced by 4. */
 #define TB_STEP_1X4                                      \
     "ldr    %[x13], [%[x]], #4\n\t"                      \
