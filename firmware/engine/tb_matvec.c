@@ -283,21 +283,25 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
 typedef struct {
     const uint32_t *pair;           /*  0 the unpacked columns (tb_widen_column) */
     const int8_t *w;                /*  4 the next row pair's weights (advanced) */
-    int32_t n;                      /*  8 values per row */
-    int32_t pairs;                  /* 12 row pairs left (counted down, > 0 on entry) */
-    const tb_dsp_scale *scales;     /* 16 the next row pair's scales (advanced) */
-    int8_t *out0, *out1;            /* 20, 24 the columns' next outputs (advanced) */
-    int32_t output_offset;          /* 28 */
-    uint32_t lo4, hi4;              /* 32, 36 the activation range in every byte */
+    int32_t off;                    /*  8 n - 4: row 1 after row 0's post-increment */
+    int32_t quads_bytes;            /* 12 bytes of `pair` taken four blocks at a time */
+    int32_t more;                   /* 16 bit 1: two more blocks; bit 0: one more; bits 2-3: n % 4 */
+    const tb_dsp_scale *scales;     /* 20 the next row pair's scales (advanced) */
+    int8_t *out0, *out1;            /* 24, 28 the columns' next outputs (advanced) */
+    int32_t output_offset;          /* 32 */
+    uint32_t lo4, hi4;              /* 36, 40 the activation range in every byte */
+    int32_t pairs;                  /* 44 row pairs left (counted down, > 0 on entry) */
 } tb_dsp_rows_job;
 
-/* The assembly below reads the job at these offsets and tb_dsp_scale at 0, 4, 8, 12. */
-typedef char tb_dsp_rows_job_layout[(offsetof(tb_dsp_rows_job, hi4) == 36
-                                     && offsetof(tb_dsp_rows_job, pairs) == 12
+/* The assembly below copies the job to its stack frame and reads it (and tb_dsp_scale at 0, 4,
+ * 8, 12) at these offsets. */
+typedef char tb_dsp_rows_job_layout[(sizeof(tb_dsp_rows_job) == 48
+                                     && offsetof(tb_dsp_rows_job, scales) == 20
+                                     && offsetof(tb_dsp_rows_job, pairs) == 44
                                      && sizeof(tb_dsp_scale) == 16
                                      && offsetof(tb_dsp_scale, start) == 12) ? 1 : -1];
 
-void tb_dsp_rows2x2(tb_dsp_rows_job *job);
+void tb_dsp_rows2x2(const tb_dsp_rows_job *job);
 
 /* r0 columns, r1 weights of row 0 (row 1 at r1 + r2 after the post-increment), r4..r7 sums,
  * r8..r11 column words, r12 / lr unpacked weights. */
@@ -339,44 +343,48 @@ __asm__(".section .text.tb_dsp_rows2x2,\"ax\",%progbits\n\t"
         ".thumb_func\n\t"
         ".type   tb_dsp_rows2x2, %function\n"
         "tb_dsp_rows2x2:\n\t"
-        "push    {r0, r4-r11, lr}\n"          /* [sp]: the job */
+        "push    {r4-r11, lr}\n\t"
+        "sub     sp, sp, #48\n\t"
+        "ldm     r0, {r1-r12}\n\t"            /* the job, to the stack frame */
+        "stm     sp, {r1-r12}\n"
         "0:\n\t"
-        "ldr     r12, [sp]\n\t"
-        "ldr     r3, [r12, #16]\n\t"
+        "ldr     r3, [sp, #20]\n\t"
         "ldr     r4, [r3, #12]\n\t"           /* the sums start at the rows' biases */
         "ldr     r6, [r3, #28]\n\t"
         "mov     r5, r4\n\t"
         "mov     r7, r6\n\t"
-        "ldrd    r0, r1, [r12]\n\t"           /* columns, row 0 */
-        "ldr     r2, [r12, #8]\n\t"           /* n */
-        "lsrs    r3, r2, #3\n\t"
-        "add     r3, r0, r3, lsl #5\n\t"      /* the end of the steps taken two at a time */
-        "sub     r2, r2, #4\n\t"              /* n - 4: row 1 after row 0's post-increment */
+        "ldrd    r0, r1, [sp]\n\t"            /* columns, row 0 */
+        "ldrd    r2, r3, [sp, #8]\n\t"        /* n - 4, bytes of the four-block steps */
+        "add     r3, r0, r3\n\t"
         "cmp     r0, r3\n\t"
         "beq     2f\n"
         "1:\n\t"
-        TB_ROWS_STEP TB_ROWS_STEP
+        TB_ROWS_STEP TB_ROWS_STEP TB_ROWS_STEP TB_ROWS_STEP
         "cmp     r0, r3\n\t"
         "bne     1b\n"
         "2:\n\t"
-        "tst     r2, #4\n\t"                  /* n - 4 has bit 2 clear when n has it set */
-        "bne     3f\n\t"
-        TB_ROWS_STEP
+        "ldr     r3, [sp, #16]\n\t"
+        "tst     r3, #2\n\t"
+        "beq     3f\n\t"
+        TB_ROWS_STEP TB_ROWS_STEP
         "3:\n\t"
-        "ands    r3, r2, #3\n\t"              /* n % 4: the last block meets the last weights */
+        "tst     r3, #1\n\t"
         "beq     4f\n\t"
-        "sub     r3, r3, #4\n\t"
-        "add     r1, r1, r3\n\t"
         TB_ROWS_STEP
         "4:\n\t"
+        "lsrs    r3, r3, #2\n\t"              /* n % 4: the last block meets the last weights */
+        "beq     5f\n\t"
+        "subs    r3, r3, #4\n\t"
+        "add     r1, r1, r3\n\t"
+        TB_ROWS_STEP
+        "5:\n\t"
         "add     r1, r1, r2\n\t"              /* row 0 + n + n: the next row pair */
         "adds    r1, r1, #4\n\t"
-        "ldr     r12, [sp]\n\t"
-        "str     r1, [r12, #4]\n\t"
-        "ldr     r0, [r12, #16]\n\t"
+        "str     r1, [sp, #4]\n\t"
+        "ldr     r0, [sp, #20]\n\t"
         "add     r1, r0, #32\n\t"
-        "str     r1, [r12, #16]\n\t"
-        "ldr     r3, [r12, #28]\n\t"          /* output offset */
+        "str     r1, [sp, #20]\n\t"
+        "ldr     r3, [sp, #32]\n\t"           /* output offset */
         "ldrd    r8, r9, [r0]\n\t"            /* row 0: multiplier, high, right */
         "ldr     r10, [r0, #8]\n\t"
         "ldrd    r11, r12, [r0, #16]\n\t"     /* row 1 */
@@ -385,22 +393,22 @@ __asm__(".section .text.tb_dsp_rows2x2,\"ax\",%progbits\n\t"
         TB_ROWS_LANE("r6", "r11", "r12", "lr", "bfi     r2, r1, #8, #8")
         TB_ROWS_LANE("r5", "r8", "r9", "r10", "bfi     r2, r1, #16, #8")
         TB_ROWS_LANE("r7", "r11", "r12", "lr", "bfi     r2, r1, #24, #8")
-        "ldr     r12, [sp]\n\t"
-        "ldrd    r0, r1, [r12, #32]\n\t"      /* clamp each byte to [lo, hi] */
+        "ldrd    r0, r1, [sp, #36]\n\t"       /* clamp each byte to [lo, hi] */
         "ssub8   r3, r2, r0\n\t"
         "sel     r2, r2, r0\n\t"
         "ssub8   r3, r2, r1\n\t"
         "sel     r2, r1, r2\n\t"
-        "ldrd    r0, r1, [r12, #20]\n\t"
+        "ldrd    r0, r1, [sp, #24]\n\t"
         "strh    r2, [r0], #2\n\t"
         "lsrs    r2, r2, #16\n\t"
         "strh    r2, [r1], #2\n\t"
-        "strd    r0, r1, [r12, #20]\n\t"
-        "ldr     r3, [r12, #12]\n\t"
+        "strd    r0, r1, [sp, #24]\n\t"
+        "ldr     r3, [sp, #44]\n\t"
         "subs    r3, r3, #1\n\t"
-        "str     r3, [r12, #12]\n\t"
+        "str     r3, [sp, #44]\n\t"
         "bne     0b\n\t"
-        "pop     {r0, r4-r11, pc}\n\t"
+        "add     sp, sp, #48\n\t"
+        "pop     {r4-r11, pc}\n\t"
         ".size   tb_dsp_rows2x2, .-tb_dsp_rows2x2\n\t"
         ".text");
 
@@ -449,7 +457,10 @@ void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, con
         return;
     }
     if (rows >= 2) {
-        tb_dsp_rows_job job = {pair, w, n, rows >> 1, scales, out0, out1, offset, lo4, hi4};
+        const int32_t words = n >> 2;
+        const tb_dsp_rows_job job = {pair, w, n - 4, (words >> 2) * 64,
+                                     (words & 3) | ((n & 3) << 2), scales, out0, out1, offset,
+                                     lo4, hi4, rows >> 1};
         tb_dsp_rows2x2(&job);
     }
     r = rows & ~1;
