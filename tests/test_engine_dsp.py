@@ -129,6 +129,12 @@ SPECS = {
     "dense_per_channel": ((3, 5, 3), (dict(type="flatten"), _dense(7, "relu"), _dense(5),
                                       _dense(9, bias=False)), False),
     "dense_per_tensor": ((3, 3, 3), (dict(type="flatten"), _dense(6, "relu"), _dense(3)), True),
+    # ADD of two differently scaled inputs (one of them halved by tflite-micro's scaling)
+    "residual": ((6, 7, 8), (_conv(8, (3, 3), activation="relu"),
+                             dict(type="residual", relu=True,
+                                  branch=(_conv(8, (3, 3), activation="relu"), _conv(8, (3, 3)))),
+                             dict(type="residual", relu=False, branch=(_conv(8, (1, 1)),))),
+                 False),
 }
 
 
@@ -165,7 +171,8 @@ def test_generated_leftovers_on_the_single_pixel_path(tmp_path, spec_model):
     assert np.array_equal(outputs, _tflm_outputs(model, inputs))
 
 
-@pytest.mark.parametrize("name", ["conv_leftovers", "depthwise_3x3", "dense_per_channel"])
+@pytest.mark.parametrize("name", ["conv_leftovers", "depthwise_3x3", "dense_per_channel",
+                                  "residual"])
 def test_general_requantization_in_the_dsp_kernels(tmp_path, spec_model, name):
     """Every layer of the models here has scales the one-SMLAL form covers: the kernels' other
     branch (tb_requantize) is forced with TB_DSP_GENERAL_REQUANTIZE."""
