@@ -98,7 +98,11 @@ static void tb_conv_widen(const tb_conv_params *p, const int8_t *in_b, int32_t y
             }
         } else {
             for (ky = 0; ky < p->filter_h; ++ky, origin += row_bytes) {
-                tb_copy_bytes(p->scratch + ky * run, origin, run);
+                if (run >= 4) {
+                    tb_copy_run(p->scratch + ky * run, origin, run);
+                } else {
+                    tb_copy_bytes(p->scratch + ky * run, origin, run);
+                }
             }
             tb_widen_column(pair, p->scratch, n, which);
         }
@@ -114,6 +118,8 @@ static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
     const int32_t n = p->filter_h * p->filter_w * p->in_c, out_c = p->out_c;
     const int32_t pixels = p->out_h * p->out_w;
     const int32_t pointwise = p->filter_h == 1 && p->filter_w == 1;
+    /* a 1x1 filter of stride 1 (it never pads): pixel q's column is the input's pixel q */
+    const int32_t in_line = pointwise && p->stride_h == 1 && p->stride_w == 1;
     uint32_t pair[TB_PAIR_MAX_DEPTH + 4];
     tb_dsp_scale scales[TB_ROW_CHUNK];
     int32_t first, b, q;
@@ -135,17 +141,22 @@ static void tb_conv_pairs(const tb_conv_params *p, const tb_output_stage *stage,
             int8_t *out = output + b * pixels * out_c + first;
             int32_t oy = 0, ox = 0;   /* pixel q */
             for (q = 0; q + 1 < pixels; q += 2, out += 2 * out_c) {
-                const int32_t y0 = oy * p->stride_h - p->pad_top;
-                tb_conv_widen(p, in_b, y0, ox * p->stride_w - p->pad_left, pointwise, pair, 0);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
-                tb_conv_widen(p, in_b, oy * p->stride_h - p->pad_top,
-                              ox * p->stride_w - p->pad_left, pointwise, pair, 1);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
+                if (in_line) {   /* the two columns lie one after the other in the input */
+                    tb_widen_column(pair, in_b + q * n, n, 0);
+                    tb_widen_column(pair, in_b + (q + 1) * n, n, 1);
+                } else {
+                    tb_conv_widen(p, in_b, oy * p->stride_h - p->pad_top,
+                                  ox * p->stride_w - p->pad_left, pointwise, pair, 0);
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                    tb_conv_widen(p, in_b, oy * p->stride_h - p->pad_top,
+                                  ox * p->stride_w - p->pad_left, pointwise, pair, 1);
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
                 }
                 tb_matvec2_s8(&chunk, chunk.fast ? scales : NULL, w, n, rows, pair, out,
                               out + out_c);

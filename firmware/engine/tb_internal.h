@@ -98,6 +98,17 @@ static inline void tb_fill_bytes(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
+/* The same for n >= 4 bytes in whole words only: the last word overlaps the one before, which
+ * rewrites a few bytes with the same values instead of spelling out the tail. */
+static inline void tb_copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i + 4 < n; i += 4) {
+        memcpy(dst + i, src + i, 4);
+    }
+    memcpy(dst + n - 4, src + n - 4, 4);
+}
+
 /* First tap k >= 0 of a window starting at `origin` (step `dilation`) that lies inside [0, size). */
 static inline int32_t tb_first_tap(int32_t origin, int32_t dilation)
 {
