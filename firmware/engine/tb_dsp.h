@@ -82,6 +82,7 @@ static inline int32_t tb_srdhm_dsp(int32_t a, int32_t b)
     const int32_t high = (int32_t)(product >> 32);
     return __qadd(high, high) + (int32_t)((uint32_t)product >> 31);
 }
+
 /*
  * A cheaper requantization with tflite-micro's bits (tb_requantize in tb_internal.h) for the
  * usual channel: multiplier M in (2^30, 2^31) and shift -e with 2 <= e <= 31. tflite-micro
@@ -92,10 +93,10 @@ static inline int32_t tb_srdhm_dsp(int32_t a, int32_t b)
  * and with M > 2^30, y < 0 exactly when acc < 0. So one SMLAL onto the 64-bit constant
  * (high word 2^(e-2) - [acc < 0], low word 2^30 + [acc < 0] * 2^31) and an arithmetic shift of
  * the high word by e - 1 give z, for every int32 acc (|acc * M + constant| < 2^63). A channel
- * with M = 0 gives 0 in both forms (any e >= 2 will do, and is used). tb_dsp_scale_exact says whether every
- * channel of a layer is of these kinds, once per call.
+ * with M = 0 gives 0 in both forms (any e >= 2 will do, and is used). tb_dsp_scale_exact says
+ * whether every channel of a layer is of these kinds, once per call.
  */
-typedef struct {          /* 16 bytes; tb_dsp_requantize4 reads the first three fields */
+typedef struct {          /* 16 bytes; the assembly reads the fields at 0, 4, 8 and 12 */
     int32_t multiplier;
     int32_t high;         /* 2^(e-2) */
     int32_t right;        /* e - 1 */
@@ -219,7 +220,10 @@ static inline uint32_t tb_dsp_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
 }
 
 /* An int8 bound in every byte. */
-static inline uint32_t tb_dsp_splat4(int32_t value) { return (uint32_t)(uint8_t)value * 0x01010101u; }
+static inline uint32_t tb_dsp_splat4(int32_t value)
+{
+    return (uint32_t)(uint8_t)value * 0x01010101u;
+}
 
 /* The unpacked pair of columns: for each word k < n / 4 of the columns a and b, four words
  * [a02 a13 b02 b13] (the int16 pairs of tb_sxtb16 and tb_sxtb16_ror8). When n % 4 != 0, one

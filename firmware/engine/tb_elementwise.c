@@ -27,7 +27,8 @@ void tb_add_s8(const tb_add_params *p, const int8_t *input1, const int8_t *input
             && tb_dsp_scale_exact(&mo, &so, 0, 1)) {
             const tb_dsp_scale kf = tb_dsp_scale_of(mf, sf, 0), ko = tb_dsp_scale_of(mo, so, 0);
             const int8_t *xf = half1 ? input2 : input1, *xh = half1 ? input1 : input2;
-            const int32_t offset_f = half1 ? offset2 : offset1, offset_h = half1 ? offset1 : offset2;
+            const int32_t offset_f = half1 ? offset2 : offset1;
+            const int32_t offset_h = half1 ? offset1 : offset2;
             for (i = 0; i < size; ++i) {
                 const int32_t a = ((int32_t)xf[i] + offset_f) * (1 << left);
                 const int32_t h = ((int32_t)xh[i] + offset_h) * (1 << left);

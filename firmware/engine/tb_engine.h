@@ -10,6 +10,11 @@
  *
  * Tensors are NHWC, weights are laid out as in the .tflite file:
  *   CONV_2D [out_c][kh][kw][in_c], DEPTHWISE_CONV_2D [1][kh][kw][out_c], FULLY_CONNECTED [out][in].
+ *
+ * Where the compiler targets the Cortex-M DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33),
+ * CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD take paths of their own (tb_dsp.h) with
+ * the same results bit for bit; -DTB_NO_DSP builds the portable C instead. Those paths keep a
+ * few buffers on the stack (at most about 3.5 KB, for convolutions taking pixel pairs).
  */
 #ifndef TB_ENGINE_H
 #define TB_ENGINE_H

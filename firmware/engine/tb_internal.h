@@ -98,7 +98,7 @@ static inline void tb_fill_bytes(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
-/* The same for n >= 4 bytes in whole words only: the last word overlaps the one before, which
+/* tb_copy_bytes for n >= 4 in whole words only: the last word overlaps the one before, which
  * rewrites a few bytes with the same values instead of spelling out the tail. */
 static inline void tb_copy_run(int8_t *dst, const int8_t *src, int32_t n)
 {
@@ -147,9 +147,9 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
                   const int8_t *x, int8_t *out);
 
 /* Cortex-M DSP only (TB_MATVEC_PAIRS): the same for two columns at once, unpacked beforehand
- * into `pair` (tb_widen_column in tb_dsp.h, once for all rows; pair holds n + 4 words; n >= 4), into out0
- * and out1. Each weight load serves both columns. `scales`: every row's constants from
- * tb_dsp_stage_scales when stage->fast, else NULL. */
+ * into `pair` (tb_widen_column in tb_dsp.h, once for all rows; n + 4 words for n >= 4 values),
+ * into out0 and out1: each weight load serves both columns. `scales`: every row's constants
+ * from tb_dsp_stage_scales when stage->fast, else NULL. */
 #if TB_USE_DSP
 void tb_dsp_stage_scales(const tb_output_stage *stage, int32_t rows, tb_dsp_scale *scales);
 void tb_matvec2_s8(const tb_output_stage *stage, const tb_dsp_scale *scales, const int8_t *w,

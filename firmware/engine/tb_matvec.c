@@ -69,6 +69,7 @@ static int32_t tb_dot4_simd(const int8_t *x, const int8_t *w, int32_t n, int32_t
 }
 #endif
 
+#if !TB_USE_DSP
 static inline int8_t tb_stage_output(const tb_output_stage *s, int32_t row, int32_t sum)
 {
     const int32_t q = s->per_channel ? row : 0;
@@ -76,7 +77,6 @@ static inline int8_t tb_stage_output(const tb_output_stage *s, int32_t row, int3
                          s->output_offset, s->act_min, s->act_max);
 }
 
-#if !TB_USE_DSP
 void tb_output_stage_check(tb_output_stage *stage, int32_t rows)
 {
     (void)rows;
@@ -112,7 +112,6 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
         out[r] = tb_stage_output(stage, r, acc);
     }
 }
-
 #endif
 
 #if TB_USE_DSP
@@ -161,9 +160,10 @@ void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int3
         [s2] "+r"(s[2]), [s3] "+r"(s[3]), [x02] "=&r"(x02), [x13] "=&r"(x13),               \
         [v02] "=&r"(v02), [v13] "=&r"(v13)
 
-/* s[k] += row k (at w + k * n) times the column x, k < 4, over the first 4 * words values. */
-__attribute__((noinline)) static void tb_dot_1x4(const int8_t *x, const int8_t *w, int32_t n, int32_t words,
-                              int32_t s[4])
+/* s[k] += row k (at w + k * n) times the column x, k < 4, over the first 4 * words values. Not
+ * inlined: the caller's own live values would leave the assembly too few registers. */
+__attribute__((noinline)) static void tb_dot_1x4(const int8_t *x, const int8_t *w, int32_t n,
+                                                 int32_t words, int32_t s[4])
 {
     const int32_t off = n - 4;
     const int8_t *end = x + 4 * (words & ~1), *w2 = w + 2 * n;
@@ -285,7 +285,7 @@ typedef struct {
     const int8_t *w;                /*  4 the next row pair's weights (advanced) */
     int32_t off;                    /*  8 n - 4: row 1 after row 0's post-increment */
     int32_t quads_bytes;            /* 12 bytes of `pair` taken four blocks at a time */
-    int32_t more;                   /* 16 bit 1: two more blocks; bit 0: one more; bits 2-3: n % 4 */
+    int32_t more;                   /* 16 bit 1: 2 more blocks; bit 0: 1 more; bits 2-3: n % 4 */
     const tb_dsp_scale *scales;     /* 20 the next row pair's scales (advanced) */
     int8_t *out0, *out1;            /* 24, 28 the columns' next outputs (advanced) */
     int32_t output_offset;          /* 32 */
