@@ -7,7 +7,8 @@ raw int8 outputs of many inputs in one QEMU run, every layer's output, and instr
 
 The compiler and linker flags are the firmware's for Cortex-M (firmware/arch/cortex-m/cortex-m.mk,
 asked from make) with the qemu-an386 board's linker script; only main() and the vector table are
-the test image's own (tests/engine_qemu_main.c: files in and out through ARM semihosting).
+the test image's own (tests/engine_qemu_main.c; files in and out through ARM semihosting,
+tests/engine_qemu_semihost.h).
 """
 from __future__ import annotations
 
