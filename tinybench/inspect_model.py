@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tinybench import benchmarks, tflm
 from tinybench.errors import UserError
-from tinybench.tflite import Graph, macs_of, parameter_count, read_graph, total_macs
+from tinybench.tflite import Graph, macs_of, op_counts, parameter_count, read_graph, total_macs
 
 
 def summarize(path: str | Path) -> dict:
@@ -31,7 +31,7 @@ def summarize(path: str | Path) -> dict:
         benchmark=bench.id if bench else None,
         input=_tensor_info(graph, graph.inputs[0]),
         output=_tensor_info(graph, graph.outputs[0]),
-        ops=_op_counts(graph),
+        ops=op_counts(graph),
         macs=total_macs(graph),
         parameters=parameter_count(graph),
         tflm_arena_bytes=arena,
@@ -50,13 +50,6 @@ def _tensor_info(graph: Graph, index: int) -> dict:
         else:
             info["quantization"] = dict(scale=float(t.scale[0]), zero_point=int(t.zero_point[0]))
     return info
-
-
-def _op_counts(graph: Graph) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for op in graph.operators:
-        counts[op.opcode] = counts.get(op.opcode, 0) + 1
-    return counts
 
 
 def _quant_text(info: dict) -> str:

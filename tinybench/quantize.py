@@ -24,7 +24,7 @@ from tinybench.benchmarks import Benchmark
 from tinybench.data import evalset
 from tinybench.errors import UserError
 from tinybench.progress import progress_bar
-from tinybench.tflite import Graph, read_graph
+from tinybench.tflite import Graph, Tensor, op_counts, read_graph
 
 # Calibration inputs used when --samples is not given. kws01 (120), vww01 (11) and ic01 (500) are
 # the sizes of the reference calibration sets (SPEC.md 4.2-4.4); the ad01 reference calibrates on
@@ -323,7 +323,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _tensor_summary(graph: Graph, tensor) -> dict:
+def _tensor_summary(tensor: Tensor) -> dict:
     return dict(dtype=tensor.dtype.name, shape=list(tensor.shape),
                 scale=float(tensor.scale[0]), zero_point=int(tensor.zero_point[0]))
 
@@ -350,13 +350,10 @@ def quantize(bench_id: str, model_path: str | Path, calibration: str | Path, out
     except OSError as exc:
         raise UserError(f"{out}: cannot write the model ({exc.strerror or exc})") from None
 
-    op_counts: dict[str, int] = {}
-    for op in graph.operators:
-        op_counts[op.opcode] = op_counts.get(op.opcode, 0) + 1
     return dict(benchmark=bench.id, model=str(model_path), calibration=str(calibration),
-                out=str(out), size_bytes=len(data), ops=op_counts,
-                input=_tensor_summary(graph, graph.input),
-                output=_tensor_summary(graph, graph.output), agreement=match)
+                out=str(out), size_bytes=len(data), ops=op_counts(graph),
+                input=_tensor_summary(graph.input), output=_tensor_summary(graph.output),
+                agreement=match)
 
 
 def format_summary(s: dict) -> str:

@@ -238,6 +238,14 @@ def total_macs(graph: Graph) -> int:
     return sum(macs_of(graph, op) for op in graph.operators)
 
 
+def op_counts(graph: Graph) -> dict[str, int]:
+    """How many operators of each opcode, in order of first appearance."""
+    counts: dict[str, int] = {}
+    for op in graph.operators:
+        counts[op.opcode] = counts.get(op.opcode, 0) + 1
+    return counts
+
+
 def parameter_count(graph: Graph) -> int:
     """Elements of all constant tensors (weights, biases and shape operands)."""
     return sum(t.size for t in graph.tensors if t.is_constant)
