@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 from tinybench.errors import UserError
+from tinybench.tflite import TFLITE_IDENTIFIER
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
-TFLITE_IDENTIFIER = b"TFL3"
 ACCEPTED = "a .keras file, an .h5 file or a SavedModel folder"
 
 
