@@ -14,12 +14,10 @@ valid for submission, as they do for a simulated monitor.
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
-from tinybench.benchmarks import (BENCHMARKS, MIN_WINDOW_INFERENCES, MIN_WINDOW_SECONDS,
-                                  PERFORMANCE_WINDOWS)
+from tinybench.benchmarks import BENCHMARKS, MIN_WINDOW_SECONDS, PERFORMANCE_WINDOWS
 from tinybench.data import evalset
 from tinybench.dut.protocol import DutClient, DutGarbled, parse_results
 from tinybench.energy import results as energy_results
@@ -101,12 +99,7 @@ def calibrate(ctx: RunContext, data: bytes) -> float:
         ctx.check_results(values, f"infer {count} 0")
         return elapsed
 
-    count = 1
-    while True:
-        elapsed = ctx.steps.run("calibration", lambda: measure(count))
-        if elapsed >= CALIBRATION_MIN_SECONDS or count >= 10**6:
-            break
-        count *= 10
+    count, elapsed = performance.calibration_run(ctx, measure, CALIBRATION_MIN_SECONDS)
     seconds = elapsed / count
     ctx.output.log(f"calibration: {count} inference(s) in {elapsed:.4f} s on the host's clock, "
                    f"{seconds * 1e3:.4f} ms each")
@@ -117,20 +110,14 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry], sessio
         iterations: int | None = None, short_window: float | None = None) -> list[str]:
     window_seconds = short_window if short_window is not None else MIN_WINDOW_SECONDS
     warmups = ctx.bench.energy.warmups if ctx.bench else performance.DEFAULT_WARMUPS
-    inputs = performance._inputs(ctx, dataset, entries)
+    inputs = performance.window_inputs(ctx, dataset, entries)
     label = "SIMULATED " if session.simulated else ""
     ctx.output.log(f"power monitor: {label}{session.spec.kind} ({type(session.monitor).__name__})")
     done = {s["window"] for s in ctx.output.steps}
     if len(done) < ENERGY_WINDOWS:
         check_energy_firmware(ctx.client)
         per_inference = calibrate(ctx, inputs[0][1])
-        if iterations is not None:
-            count = iterations
-        elif ctx.output.steps:   # resuming: keep the count of the windows already run
-            count = ctx.output.steps[-1]["infer"]["iterations"]
-        else:
-            count = max(MIN_WINDOW_INFERENCES,
-                        math.ceil(window_seconds * performance.WINDOW_MARGIN / per_inference))
+        count = performance.first_count(ctx, iterations, window_seconds, per_inference)
         with progress_bar(total=ENERGY_WINDOWS, initial=len(done), desc=f"{ctx.name} energy",
                           unit="window") as bar:
             ctx.bar = bar
@@ -138,17 +125,13 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry], sessio
                 if window in done:
                     continue
                 entry, data = inputs[window - 1]
-                for repeat in range(performance.WINDOW_REPEATS + 1):
-                    values, trace, measured = _window(ctx, session, window, data, count, warmups,
-                                                      per_inference)
-                    if (measured.elapsed >= window_seconds or iterations is not None
-                            or repeat == performance.WINDOW_REPEATS):
-                        break
-                    longer = math.ceil(count * window_seconds * performance.WINDOW_MARGIN
-                                       / max(measured.elapsed, 1e-6))
-                    ctx.warn(f"window {window} lasted {measured.elapsed:.3f} s, less than "
-                             f"{window_seconds:g} s: running it again with {longer} inferences")
-                    count, per_inference = longer, max(measured.elapsed, 1e-6) / count
+
+                def measure(count, per_inference):
+                    found = _window(ctx, session, window, data, count, warmups, per_inference)
+                    return found, found[2].elapsed
+                (values, trace, measured), count, per_inference = performance.long_enough_window(
+                    ctx, window, measure, count, per_inference, window_seconds,
+                    fixed_count=iterations is not None)
                 plot = energy_results.plot_window(
                     trace, measured, ctx.output.dir / f"energy_inf_{window - 1:03d}.png",
                     f"{ctx.name} energy window {window}: {trace.monitor}")
@@ -173,7 +156,7 @@ def _window(ctx, session, window, data, count, warmups, per_inference):
     measured again."""
     monitor = session.monitor
     text = f"infer {count} {warmups}"
-    timeout = (count + warmups) * per_inference * 3 + ctx.line_timeout + 10
+    timeout = performance.window_timeout(ctx, count, warmups, per_inference)
     problem = None
     for attempt in range(1, WINDOW_ATTEMPTS + 1):
         ctx.steps.run(f"energy window {window} (load)",

@@ -26,11 +26,22 @@ CALIBRATION_MIN_US = 2000    # calibrate on at least this much DUT time, for tim
 CALIBRATION_TIMEOUT = 60.0
 
 
-def _inputs(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]):
+def window_inputs(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry]):
     """(entry, bytes) of the windows' inputs: consecutive files from the first, as the official
     test scripts use them."""
     chosen = [entries[k % len(entries)] for k in range(PERFORMANCE_WINDOWS)]
     return [(entry, ctx.segments(dataset, entry)[0]) for entry in chosen]
+
+
+def calibration_run(ctx: RunContext, measure, enough: float) -> tuple[int, float]:
+    """(count, elapsed) of the first measure(count), for count = 1, 10, 100 ..., whose elapsed
+    time reaches `enough` (so that the clock's resolution does not matter)."""
+    count = 1
+    while True:
+        elapsed = ctx.steps.run("calibration", lambda: measure(count))
+        if elapsed >= enough or count >= 10**6:
+            return count, elapsed
+        count *= 10
 
 
 def calibrate(ctx: RunContext, data: bytes, warmups: int) -> float:
@@ -41,12 +52,7 @@ def calibrate(ctx: RunContext, data: bytes, warmups: int) -> float:
         ctx.check_results(result.results, f"infer {count} {warmups}")
         return result.elapsed_time
 
-    count = 1
-    while True:
-        elapsed = ctx.steps.run("calibration", lambda: measure(count))
-        if elapsed >= CALIBRATION_MIN_US or count >= 10**6:
-            break
-        count *= 10
+    count, elapsed = calibration_run(ctx, measure, CALIBRATION_MIN_US)
     seconds = max(elapsed, 1) / 1e6 / count
     ctx.output.log(f"calibration: {count} inference(s) in {elapsed} us, {seconds * 1e3:.4f} ms each")
     return seconds
@@ -56,17 +62,11 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry],
         iterations: int | None = None, short_window: float | None = None) -> list[str]:
     window_seconds = short_window if short_window is not None else MIN_WINDOW_SECONDS
     warmups = ctx.bench.performance.warmups if ctx.bench else DEFAULT_WARMUPS
-    inputs = _inputs(ctx, dataset, entries)
+    inputs = window_inputs(ctx, dataset, entries)
     done = {s["window"] for s in ctx.output.steps}
     if len(done) < PERFORMANCE_WINDOWS:
         per_inference = calibrate(ctx, inputs[0][1], warmups)
-        if iterations is not None:
-            count = iterations
-        elif ctx.output.steps:   # resuming: keep the count of the windows already run
-            count = ctx.output.steps[-1]["infer"]["iterations"]
-        else:
-            count = max(MIN_WINDOW_INFERENCES,
-                        math.ceil(window_seconds * WINDOW_MARGIN / per_inference))
+        count = first_count(ctx, iterations, window_seconds, per_inference)
         with progress_bar(total=PERFORMANCE_WINDOWS, initial=len(done),
                           desc=f"{ctx.name} performance", unit="window") as bar:
             ctx.bar = bar
@@ -74,15 +74,13 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry],
                 if window in done:
                     continue
                 entry, data = inputs[window - 1]
-                for repeat in range(WINDOW_REPEATS + 1):
+
+                def measure(count, per_inference):
                     result = _window(ctx, window, data, count, warmups, per_inference)
-                    seconds = result.elapsed_time / 1e6
-                    if seconds >= window_seconds or iterations is not None or repeat == WINDOW_REPEATS:
-                        break
-                    longer = math.ceil(count * window_seconds * WINDOW_MARGIN / max(seconds, 1e-6))
-                    ctx.warn(f"window {window} lasted {seconds:.3f} s, less than "
-                             f"{window_seconds:g} s: running it again with {longer} inferences")
-                    count, per_inference = longer, max(seconds, 1e-6) / count
+                    return result, result.elapsed_time / 1e6
+                result, count, per_inference = long_enough_window(
+                    ctx, window, measure, count, per_inference, window_seconds,
+                    fixed_count=iterations is not None)
                 ctx.output.record(dict(ctx.truth(entry, 1), window=window,
                                        infer=result.as_dict(), mode="p"))
                 bar.update(1)
@@ -90,9 +88,42 @@ def run(ctx: RunContext, dataset: Path, entries: list[evalset.EvalEntry],
     return summary_lines(ctx, window_seconds, short_window is not None)
 
 
+def first_count(ctx: RunContext, iterations: int | None, window_seconds: float,
+                per_inference: float) -> int:
+    """Inferences per window: as asked, else those of the windows already run (resuming), else
+    enough for the window length."""
+    if iterations is not None:
+        return iterations
+    if ctx.output.steps:
+        return ctx.output.steps[-1]["infer"]["iterations"]
+    return max(MIN_WINDOW_INFERENCES, math.ceil(window_seconds * WINDOW_MARGIN / per_inference))
+
+
+def long_enough_window(ctx: RunContext, window: int, measure, count: int, per_inference: float,
+                       window_seconds: float, fixed_count: bool):
+    """Run one window by measure(count, per_inference) -> (result, seconds); one that lasted less
+    than window_seconds is run again with more inferences (up to WINDOW_REPEATS times) unless the
+    count was asked for. Returns (result, count, per_inference), the last two for the next
+    windows."""
+    for repeat in range(WINDOW_REPEATS + 1):
+        result, seconds = measure(count, per_inference)
+        if seconds >= window_seconds or fixed_count or repeat == WINDOW_REPEATS:
+            return result, count, per_inference
+        longer = math.ceil(count * window_seconds * WINDOW_MARGIN / max(seconds, 1e-6))
+        ctx.warn(f"window {window} lasted {seconds:.3f} s, less than "
+                 f"{window_seconds:g} s: running it again with {longer} inferences")
+        count, per_inference = longer, max(seconds, 1e-6) / count
+
+
+def window_timeout(ctx: RunContext, count: int, warmups: int, per_inference: float) -> float:
+    """Seconds to wait for the answer to `infer count warmups`: three times the calibrated time,
+    plus room for the serial line."""
+    return (count + warmups) * per_inference * 3 + ctx.line_timeout + 10
+
+
 def _window(ctx, window, data, count, warmups, per_inference):
     text = f"infer {count} {warmups}"
-    timeout = (count + warmups) * per_inference * 3 + ctx.line_timeout + 10
+    timeout = window_timeout(ctx, count, warmups, per_inference)
 
     def exchange():
         ctx.client.load(data, ctx.chunk_bytes)
