@@ -63,24 +63,25 @@ def _tflm_outputs(model, inputs: np.ndarray) -> np.ndarray:
     return np.stack([tflm.run(model, x, interp).reshape(-1) for x in inputs])
 
 
+def _check_model(tmp_path, model, count: int, seed: int, defines=()) -> None:
+    """Compiles `model`; on `count` random inputs (and the two extremes) the DSP build equals the
+    host build layer by layer, and its outputs equal tflite-micro's."""
+    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
+    inputs = _random_inputs(compiled.graph.input.size, count, seed)
+    outputs = _check_against_host(tmp_path, compiled, inputs, defines)
+    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+
+
 # ---- the official models ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bench_id", ["kws01", "vww01", "ic01", "ad01"])
 def test_official_model_on_cortex_m4_matches_tflite_micro(tmp_path, official_model, bench_id):
-    model = official_model(bench_id)
-    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
-    inputs = _random_inputs(compiled.graph.input.size, 24, seed=len(bench_id) + ord(bench_id[0]))
-    outputs = _check_against_host(tmp_path, compiled, inputs)
-    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+    _check_model(tmp_path, official_model(bench_id), 24, seed=len(bench_id) + ord(bench_id[0]))
 
 
 def test_single_pixel_path_matches_tflite_micro(tmp_path, official_model):
     """Built with no room for pixel pairs, every convolution takes the one-pixel, four-row path."""
-    model = official_model("kws01")
-    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
-    inputs = _random_inputs(compiled.graph.input.size, 8, seed=5)
-    outputs = _check_against_host(tmp_path, compiled, inputs, defines=["TB_PAIR_MAX_DEPTH=0"])
-    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+    _check_model(tmp_path, official_model("kws01"), 8, seed=5, defines=["TB_PAIR_MAX_DEPTH=0"])
 
 
 # ---- generated models that reach the leftover paths ------------------------------------------------
@@ -156,19 +157,12 @@ def spec_model(request):
 
 @pytest.mark.parametrize("name", list(SPECS))
 def test_generated_model_on_cortex_m4_matches_tflite_micro(tmp_path, spec_model, name):
-    model = spec_model(name)
-    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
-    inputs = _random_inputs(compiled.graph.input.size, 10, seed=3)
-    outputs = _check_against_host(tmp_path, compiled, inputs)
-    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+    _check_model(tmp_path, spec_model(name), 10, seed=3)
 
 
 def test_generated_leftovers_on_the_single_pixel_path(tmp_path, spec_model):
-    model = spec_model("conv_leftovers")
-    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
-    inputs = _random_inputs(compiled.graph.input.size, 6, seed=4)
-    outputs = _check_against_host(tmp_path, compiled, inputs, defines=["TB_PAIR_MAX_DEPTH=0"])
-    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+    _check_model(tmp_path, spec_model("conv_leftovers"), 6, seed=4,
+                 defines=["TB_PAIR_MAX_DEPTH=0"])
 
 
 @pytest.mark.parametrize("name", ["conv_leftovers", "depthwise_3x3", "dense_per_channel",
@@ -176,12 +170,7 @@ def test_generated_leftovers_on_the_single_pixel_path(tmp_path, spec_model):
 def test_general_requantization_in_the_dsp_kernels(tmp_path, spec_model, name):
     """Every layer of the models here has scales the one-SMLAL form covers: the kernels' other
     branch (tb_requantize) is forced with TB_DSP_GENERAL_REQUANTIZE."""
-    model = spec_model(name)
-    compiled = compiler.compile_model(model, tmp_path / "model", measure=False)
-    inputs = _random_inputs(compiled.graph.input.size, 4, seed=6)
-    outputs = _check_against_host(tmp_path, compiled, inputs,
-                                  defines=["TB_DSP_GENERAL_REQUANTIZE"])
-    assert np.array_equal(outputs, _tflm_outputs(model, inputs))
+    _check_model(tmp_path, spec_model(name), 4, seed=6, defines=["TB_DSP_GENERAL_REQUANTIZE"])
 
 
 def test_mixed_generated_models_on_cortex_m4(tmp_path, modelgen_cache):
