@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from tinybench.dut.transport import pop_line
+
 READY = "m-ready"
 BOOT_LINES = ("m-timestamp-mode-", "m-init-done")
 OFFICIAL_CHUNK_BYTES = 31
@@ -121,11 +123,9 @@ class DutClient:
     def _read_line(self, deadline: float) -> str | None:
         """One line without its line end, or None at the deadline."""
         while True:
-            end = self._pending.find(b"\n")
-            if end >= 0:
-                raw = bytes(self._pending[:end])
-                del self._pending[:end + 1]
-                return raw.replace(b"\r", b"").replace(b"\0", b"").decode("utf-8", "replace")
+            line = pop_line(self._pending)
+            if line is not None:
+                return line
             if time.monotonic() >= deadline:
                 return None
             chunk = self.port.read(self.port.in_waiting or 1)

@@ -20,3 +20,14 @@ def open_port(port: str, baud: int):
         raise UserError(f"cannot open the DUT port {port}: {exc}") from None
     handle.reset_input_buffer()
     return handle
+
+
+def pop_line(pending: bytearray) -> str | None:
+    """The first complete line in `pending`, taken out of it, without its line end, carriage
+    returns and NUL bytes; None while no line end has arrived."""
+    end = pending.find(b"\n")
+    if end < 0:
+        return None
+    raw = bytes(pending[:end])
+    del pending[:end + 1]
+    return raw.replace(b"\r", b"").replace(b"\0", b"").decode("utf-8", "replace")

@@ -26,6 +26,7 @@ from typing import Callable
 
 import serial
 
+from tinybench.dut.transport import pop_line
 from tinybench.errors import UserError
 
 HOST_BAUD = 115200
@@ -65,11 +66,9 @@ class InterfaceBoard:
 
     def read_line(self, deadline: float) -> str | None:
         while True:
-            end = self._pending.find(b"\n")
-            if end >= 0:
-                raw = bytes(self._pending[:end])
-                del self._pending[:end + 1]
-                return raw.replace(b"\r", b"").replace(b"\0", b"").decode("utf-8", "replace")
+            line = pop_line(self._pending)
+            if line is not None:
+                return line
             waiting = self.port.in_waiting
             if waiting:
                 self._pending += self.port.read(waiting)
