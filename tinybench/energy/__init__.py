@@ -11,4 +11,5 @@
     results.py            window energy, the median, results.txt lines, plots
     interface_board.py    the interface board between host and DUT (pass-through), and
     interface_board_sim.py  its simulator
+    pty_device.py         the pseudo-terminal and serving thread both simulators run on
 """

@@ -10,54 +10,32 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 import time
-import tty
 from typing import Callable
 
 import serial
 
 from tinybench.energy.interface_board import BOARD_NAME, DUT_PREFIX
+from tinybench.energy.pty_device import PtyDevice, serve_until_interrupted
 
 DEFAULT_DUT_BAUD = 9600
 DUT_ANSWER_TIMEOUT = 60.0
 
 
-class InterfaceBoardSimulator:
+class InterfaceBoardSimulator(PtyDevice):
+    thread_name = "interface-board-sim"
+
     def __init__(self, dut_port: str, dut_baud: int = DEFAULT_DUT_BAUD,
                  log: Callable[[str], None] | None = None):
         self.log = log or (lambda line: None)
         self.dut_baud = dut_baud
         self.dut = serial.serial_for_url(dut_port, baudrate=dut_baud, timeout=0.05)
         self.dut.reset_input_buffer()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "InterfaceBoardSimulator":
-        self._thread = threading.Thread(target=self._serve, name="interface-board-sim",
-                                        daemon=True)
-        self._thread.start()
-        return self
+        super().__init__()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=2)
+        super().close()
         self.dut.close()
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def __enter__(self) -> "InterfaceBoardSimulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def _line(self, text: str) -> None:
         os.write(self._master, text.encode("utf-8") + b"\r\n")
@@ -120,11 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with InterfaceBoardSimulator(args.dut_port, args.dut_baud) as board:
         print(f"simulated interface board on {board.port}", flush=True)
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
     return 0
 
 

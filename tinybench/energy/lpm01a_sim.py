@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from typing import Callable
 
 from tinybench.energy.lpm01a import (COMPLETED, FREQ_ARGUMENT, PROMPT, VOLTAGE_RANGE_MV,
                                      format_sample)
 from tinybench.energy.power_model import PowerModel
+from tinybench.energy.pty_device import PtyDevice, serve_until_interrupted
 
 BOARD_ID = "SIMULATED-LPM01A"
 FIRMWARE_VERSION = "1.0.7-sim"
@@ -44,21 +43,19 @@ class Faults:
     ignore: dict[str, int] = field(default_factory=dict)   # command word -> times to ignore it
 
 
-class Lpm01aSimulator:
+class Lpm01aSimulator(PtyDevice):
     """The simulator. start() serves in a background thread; `port` is the path to open."""
+
+    thread_name = "lpm01a-sim"
 
     def __init__(self, model: PowerModel, faults: Faults | None = None,
                  sync: Callable[[], None] | None = None, log: Callable[[str], None] | None = None):
+        super().__init__()
         self.model = model
         self.faults = faults or Faults()
         self.sync = sync or (lambda: None)   # called before each batch of samples (DutSignals.sync)
         self.log = log or (lambda line: None)
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
         os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._ignored: dict[str, int] = {}
         self.commands_seen: list[str] = []
         # Board state.
@@ -79,27 +76,6 @@ class Lpm01aSimulator:
             self._begin_acquisition(event_counter=7)
 
     # -- serving ---------------------------------------------------------------------------------
-    def start(self) -> "Lpm01aSimulator":
-        self._thread = threading.Thread(target=self._serve, name="lpm01a-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=2)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def __enter__(self) -> "Lpm01aSimulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _send(self, text: str) -> None:
         data = text.encode("ascii")
         while data:
@@ -303,11 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     with DutSignals(model.record) as signals, Lpm01aSimulator(model, sync=signals.sync) as sim:
         print(f"simulated LPM01A on {sim.port}")
         print(f"start the host DUT with: --signals {signals.path}", flush=True)
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
     return 0
 
 
