@@ -21,7 +21,7 @@ import numpy as np
 
 from tinybench import benchmarks, float_models, tflm
 from tinybench.benchmarks import Benchmark
-from tinybench.data import evalset
+from tinybench.data import evalset, prepare
 from tinybench.errors import UserError
 from tinybench.progress import progress_bar
 from tinybench.tflite import Graph, Tensor, op_counts, read_graph
@@ -44,7 +44,6 @@ def calibration_inputs(bench: Benchmark, source: str | Path, limit: int) -> np.n
     """Float model inputs, shaped (N, *input shape without batch), N <= limit, from a prepared
     dataset folder (`tinybench datasets prepare`: the reference's calibration picks), an eval-set
     folder in the MLPerf format, or a .npy / .npz file of float inputs."""
-    from tinybench.data import prepare
     source = Path(source)
     if not source.exists():
         raise UserError(f"{source}: no such file or folder")
@@ -55,7 +54,7 @@ def calibration_inputs(bench: Benchmark, source: str | Path, limit: int) -> np.n
                             f".npy/.npz of inputs")
         if prepare.is_prepared(source):
             samples = prepare.calibration_inputs(bench.id, source)
-            samples = samples[_evenly_spaced(len(samples), limit)]
+            samples = samples[prepare.evenly_spaced(len(samples), limit)]
         else:
             samples = _from_eval_set(bench, source, limit)
     elif source.suffix in (".npy", ".npz"):
@@ -67,12 +66,6 @@ def calibration_inputs(bench: Benchmark, source: str | Path, limit: int) -> np.n
     if len(samples) == 0:
         raise UserError(f"{source}: holds no calibration inputs")
     return samples
-
-
-def _evenly_spaced(count: int, limit: int) -> np.ndarray:
-    """Indices of min(count, limit) items spread over the whole range (eval sets are often
-    ordered by class or by recording, so the first N would be a biased sample)."""
-    return np.unique(np.linspace(0, count - 1, num=min(count, limit)).round().astype(int))
 
 
 def eval_file_to_float(bench: Benchmark, entry: evalset.EvalEntry, data: np.ndarray) -> np.ndarray:
@@ -98,7 +91,7 @@ def _from_eval_set(bench: Benchmark, folder: Path, limit: int) -> np.ndarray:
                         f"classes but {bench.id} has {bench.num_classes}; is this the eval set of "
                         f"another benchmark?")
     if bench.id != "ad01":
-        chosen = [entries[i] for i in _evenly_spaced(len(entries), limit)]
+        chosen = [entries[i] for i in prepare.evenly_spaced(len(entries), limit)]
         return np.concatenate([eval_file_to_float(bench, e, evalset.read_input(folder, e, bench))
                                for e in chosen])
     vectors = []
@@ -106,7 +99,7 @@ def _from_eval_set(bench: Benchmark, folder: Path, limit: int) -> np.ndarray:
         windows = eval_file_to_float(bench, e, evalset.read_input(folder, e, bench))
         vectors.append(windows[::AD01_WINDOW_STEP])
     vectors = np.concatenate(vectors)
-    return vectors[_evenly_spaced(len(vectors), limit)]
+    return vectors[prepare.evenly_spaced(len(vectors), limit)]
 
 
 def _from_array_file(bench: Benchmark, path: Path, limit: int) -> np.ndarray:
@@ -134,7 +127,7 @@ def _from_array_file(bench: Benchmark, path: Path, limit: int) -> np.ndarray:
                         f"(N, {', '.join(map(str, shape))})")
     if not np.isfinite(array).all():
         raise UserError(f"{path}: the inputs contain NaN or infinite values")
-    return array[_evenly_spaced(len(array), limit)].astype(np.float32)
+    return array[prepare.evenly_spaced(len(array), limit)].astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------

@@ -439,10 +439,9 @@ def train(bench_id: str, out: Path, data: Path | None = None, synthetic: bool = 
     if summary["finished"]:
         _save_model(model, out / FINAL_MODEL, chief)
         if chief:
-            limit = CALIBRATION_LIMIT[bench.id]
             samples = prep.calibration_inputs(bench.id, prepared)
-            picks = np.unique(np.linspace(0, len(samples) - 1, min(len(samples), limit)).astype(int))
-            np.save(out / CALIBRATION, samples[picks])
+            np.save(out / CALIBRATION,
+                    samples[prep.evenly_spaced(len(samples), CALIBRATION_LIMIT[bench.id])])
     if chief:
         _write_json(history_path, state)
     return summary

@@ -229,6 +229,12 @@ def model_inputs(bench_id: str, x: np.ndarray) -> np.ndarray:
     return features.pixels(x, bench_id)
 
 
+def evenly_spaced(count: int, limit: int) -> np.ndarray:
+    """Indices of min(count, limit) items spread over the whole range (datasets and eval sets are
+    often ordered by class or by recording, so the first N would be a biased sample)."""
+    return np.unique(np.linspace(0, count - 1, num=min(count, limit)).round().astype(int))
+
+
 def calibration_inputs(bench_id: str, data: Prepared | Path, limit: int | None = None) -> np.ndarray:
     """The representative inputs the reference quantizes with, taken from the same data:
     kws01 10 validation clips per label (seeded, seed 2), vww01 the first 11 person images (sorted
@@ -255,8 +261,7 @@ def calibration_inputs(bench_id: str, data: Prepared | Path, limit: int | None =
         inputs = model_inputs(bench.id, x[rows])
     else:
         x = data.x("train")
-        files = np.unique(np.linspace(0, len(x) - 1, min(len(x), AD_CALIBRATION_FILES)).astype(int))
-        inputs = model_inputs(bench.id, x[files])[::5]
+        inputs = model_inputs(bench.id, x[evenly_spaced(len(x), AD_CALIBRATION_FILES)])[::5]
     if len(inputs) == 0:
         raise UserError(f"{data.folder}: no calibration inputs for {bench.id}")
     return inputs[:limit] if limit else inputs
