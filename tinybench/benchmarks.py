@@ -66,6 +66,11 @@ class Benchmark:
             n *= d
         return n
 
+    @property
+    def output_elements(self) -> int:
+        """Values the model outputs: a score per class, or (the ad01 autoencoder) its input."""
+        return self.input_elements if self.id == "ad01" else self.num_classes
+
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.id: b
@@ -214,7 +219,6 @@ def match_model(input_shape, output_shape) -> Benchmark | None:
     """The benchmark whose input and output shapes a model has, if any (for open-division models
     the answer is None)."""
     for b in BENCHMARKS.values():
-        out = (1, b.input_elements) if b.id == "ad01" else (1, b.num_classes)
-        if tuple(input_shape) == b.input_shape and tuple(output_shape) == out:
+        if tuple(input_shape) == b.input_shape and tuple(output_shape) == (1, b.output_elements):
             return b
     return None

@@ -81,11 +81,11 @@ def conventions(header: ModelHeader, benchmark: str | None = None) -> benchmarks
     if not bench_id:
         return None
     bench = benchmarks.get(bench_id)
-    outputs = bench.input_elements if bench.id == "ad01" else bench.num_classes
-    if header.input_size != bench.input_elements or header.output_size != outputs:
+    if header.input_size != bench.input_elements or header.output_size != bench.output_elements:
         raise UserError(f"model {header.name!r} has {header.input_size} inputs and "
                         f"{header.output_size} outputs, but {bench.id} needs {bench.input_elements} "
-                        f"and {outputs}: leave out --benchmark to run it as a model of its own")
+                        f"and {bench.output_elements}: leave out --benchmark to run it as a model "
+                        f"of its own")
     return bench
 
 
