@@ -64,14 +64,15 @@ def compile_model(model: str | Path, out_dir: str | Path, name: str | None = Non
     steps = lower(graph)
     plan = make_plan(graph, steps)
     bench = benchmarks.match_model(graph.input.shape, graph.output.shape)
+    benchmark_id = bench.id if bench else ""
+    float_interface = graph is not source
     name = name or model.stem
     if not re.fullmatch(r"[\w.\-]+", name):
         raise UserError(f"--name {name!r}: use letters, digits, '_', '-' and '.' only")
     out_dir = Path(out_dir)
-    emit_c.emit(graph, steps, plan, out_dir, name, bench.id if bench else "",
-                float_interface=graph is not source)
-    compiled = Compiled(graph, steps, plan, out_dir, name, bench.id if bench else "",
-                        float_interface=graph is not source)
+    emit_c.emit(graph, steps, plan, out_dir, name, benchmark_id, float_interface=float_interface)
+    compiled = Compiled(graph, steps, plan, out_dir, name, benchmark_id,
+                        float_interface=float_interface)
     compiled.report = build_report(compiled, measure=measure)
     (out_dir / "report.json").write_text(json.dumps(compiled.report, indent=2) + "\n")
     (out_dir / "report.txt").write_text(format_report(compiled.report))
