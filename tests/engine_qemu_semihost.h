@@ -58,6 +58,7 @@ static int32_t transfer(int32_t operation, int32_t handle, const void *data, int
     return semihost(operation, block);
 }
 
+/* Not CORTEX_M_SYSTEM_VECTORS: a fault here exits QEMU with status 3 instead of halting. */
 __attribute__((section(".vectors"), used))
 static const cortex_m_vector vectors[16] = {
     (cortex_m_vector)&stack_top, reset_handler, fault, fault, fault, fault, fault, 0, 0, 0, 0,
