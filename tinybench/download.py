@@ -11,19 +11,17 @@ from tinybench.errors import UserError
 from tinybench.progress import progress_bar
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
+def digest_of(path: Path, algorithm: str = "md5") -> str:
+    """Hex digest of a file's bytes (hashlib's algorithm names: "md5", "sha256")."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 def fetch(url: str, dest: Path, md5: str | None = None, timeout: float = 60.0) -> Path:
     """Download url to dest. A partial file `dest.part` is resumed with an HTTP Range request; the
     final file appears only once complete and (when md5 is given) verified."""
     dest = Path(dest)
-    if dest.exists() and (md5 is None or md5_of(dest) == md5):
+    if dest.exists() and (md5 is None or digest_of(dest) == md5):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -58,7 +56,7 @@ def fetch(url: str, dest: Path, md5: str | None = None, timeout: float = 60.0) -
                     out.write(block)
                     bar.update(len(block))
     if md5 is not None:
-        got = md5_of(part)
+        got = digest_of(part)
         if got != md5:
             part.unlink()
             raise UserError(f"{url}: md5 {got} does not match the expected {md5}; the partial "

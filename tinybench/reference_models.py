@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from tinybench import benchmarks
-from tinybench.download import fetch, md5_of
+from tinybench.download import digest_of, fetch
 from tinybench.errors import UserError
 
 DEFAULT_DIR = Path("models") / "reference"
@@ -32,7 +32,7 @@ def obtain(bench_ids: list[str], dest: Path = DEFAULT_DIR, source: Path | None =
             if found is None:
                 raise UserError(f"{source}: no {candidates[0].name} or {candidates[1].name} in "
                                 f"this folder")
-            got = md5_of(found)
+            got = digest_of(found)
             if got != bench.official_model_md5:
                 raise UserError(f"{found}: md5 {got} is not the official {bench_id} model's "
                                 f"({bench.official_model_md5})")

@@ -4,7 +4,6 @@ checksums in the manifests `datasets/<bench>.yaml`), check them, and unpack them
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -16,7 +15,7 @@ from urllib.parse import urlparse
 import yaml
 
 from tinybench import benchmarks
-from tinybench.download import fetch, md5_of
+from tinybench.download import digest_of, fetch
 from tinybench.errors import UserError
 from tinybench.progress import progress_bar
 
@@ -49,26 +48,18 @@ def manifest(bench_id: str) -> list[Archive]:
         raise UserError(f"{path}: not a valid manifest ({exc})") from None
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(archive: Archive, path: Path) -> None:
     """Size, md5 and sha256 as far as the manifest records them; a file that fails is removed."""
-    problems = []
+    problem = None
     if archive.bytes is not None and path.stat().st_size != archive.bytes:
-        problems.append(f"{path.stat().st_size} bytes instead of {archive.bytes}")
-    elif archive.md5 and md5_of(path) != archive.md5:
-        problems.append(f"md5 is not {archive.md5}")
-    elif archive.sha256 and _sha256_of(path) != archive.sha256:
-        problems.append(f"sha256 is not {archive.sha256}")
-    if problems:
+        problem = f"{path.stat().st_size} bytes instead of {archive.bytes}"
+    elif archive.md5 and digest_of(path, "md5") != archive.md5:
+        problem = f"md5 is not {archive.md5}"
+    elif archive.sha256 and digest_of(path, "sha256") != archive.sha256:
+        problem = f"sha256 is not {archive.sha256}"
+    if problem:
         path.unlink()
-        raise UserError(f"{path}: {problems[0]}, so it is not the published {archive.file}; it was "
+        raise UserError(f"{path}: {problem}, so it is not the published {archive.file}; it was "
                         f"removed, run the command again (if the publisher changed the file, check "
                         f"it and update the manifest)")
 
