@@ -219,12 +219,6 @@ static inline int32_t tb_row_output(const tb_output_stage *st, int32_t row, int3
     return tb_row_general(st, row, acc);
 }
 
-static inline void tb_store2(int8_t *p, uint32_t v)
-{
-    const uint16_t h = (uint16_t)v;
-    memcpy(p, &h, 2);
-}
-
 void tb_matvec_s8(const tb_output_stage *stage, const int8_t *w, int32_t n, int32_t rows,
                   const int8_t *x, int8_t *out)
 {
