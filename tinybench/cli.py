@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from tinybench import __version__
+from tinybench import __version__, benchmarks
 from tinybench.errors import UserError
 
-BENCH_IDS = ("kws01", "vww01", "ic01", "ad01")
+BENCH_IDS = tuple(benchmarks.BENCHMARKS)
 
 
 class _Group(click.Group):
@@ -28,7 +28,6 @@ class _Group(click.Group):
 
 
 def _bench_arg(value: str) -> str:
-    from tinybench import benchmarks
     return benchmarks.get(value).id
 
 
