@@ -26,7 +26,8 @@ from tinybench.data.audio import write_wav
 from tinybench.errors import UserError
 from tinybench.progress import progress_bar
 
-SAMPLE_RATE = 16000
+KWS_RATE = sc.SAMPLE_RATE        # the registry's rates, which the loaders check the wavs against
+AD_RATE = toyadmos.SAMPLE_RATE
 # Formants (F1, F2) in Hz of eight vowels; each synthetic word is an ordered pair of them.
 VOWELS = [(270, 2290), (390, 1990), (530, 1840), (660, 1720), (730, 1090), (570, 840),
           (440, 1020), (300, 870)]
@@ -41,12 +42,12 @@ def _vowel_pairs() -> list[tuple[int, int]]:
     return [pairs[i] for i in order[:len(sc.WORDS) + len(UNKNOWN_WORDS)]]
 
 
-def _noise(rng, n: int, colour: str = "white") -> np.ndarray:
+def _noise(rng, n: int, sample_rate: int, colour: str = "white") -> np.ndarray:
     white = rng.normal(0.0, 1.0, n)
     if colour == "white":
         return white / np.abs(white).max()
     spectrum = np.fft.rfft(white)
-    freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
     if colour == "pink":
         spectrum[1:] /= np.sqrt(freqs[1:])
     else:  # "tap": water-like band noise around 1-3 kHz
@@ -58,19 +59,19 @@ def _noise(rng, n: int, colour: str = "white") -> np.ndarray:
 def _utterance(rng, vowel_pair: tuple[int, int]) -> np.ndarray:
     """One spoken 'word': two vowels of ~0.2-0.3 s each from a random speaker, placed at random in
     a clip of 0.75-1 s, with background noise."""
-    length = int(rng.uniform(0.75, 1.0) * SAMPLE_RATE)
+    length = int(rng.uniform(0.75, 1.0) * KWS_RATE)
     pitch = rng.uniform(90.0, 240.0)
     formant_scale = rng.uniform(0.92, 1.08)  # speaker's vocal-tract length
     durations = rng.uniform(0.18, 0.3, size=2)
-    onset = rng.uniform(0.02, max(0.03, length / SAMPLE_RATE - durations.sum() - 0.02))
-    clip = 0.02 * rng.uniform(0.2, 1.0) * _noise(rng, length)
-    start = int(onset * SAMPLE_RATE)
+    onset = rng.uniform(0.02, max(0.03, length / KWS_RATE - durations.sum() - 0.02))
+    clip = 0.02 * rng.uniform(0.2, 1.0) * _noise(rng, length, KWS_RATE)
+    start = int(onset * KWS_RATE)
     for vowel, duration in zip(vowel_pair, durations):
-        n = int(duration * SAMPLE_RATE)
-        t = np.arange(n) / SAMPLE_RATE
+        n = int(duration * KWS_RATE)
+        t = np.arange(n) / KWS_RATE
         f1, f2 = (f * formant_scale for f in VOWELS[vowel])
         glide = pitch * (1.0 + rng.uniform(-0.05, 0.05) * t / duration)
-        phase = 2.0 * np.pi * np.cumsum(glide) / SAMPLE_RATE
+        phase = 2.0 * np.pi * np.cumsum(glide) / KWS_RATE
         sound = np.zeros(n)
         for h in range(1, int(3800 / pitch)):
             freq = h * pitch
@@ -106,7 +107,7 @@ def kws01(out: Path, per_class: int, rng, noise_seconds: float = 10.0) -> None:
             (main / word).mkdir(parents=True)
             for k in range(count + 2 * extra):
                 name = f"{word}/{_speaker(rng)}_nohash_{k % 3}.wav"
-                write_wav(main / name, _utterance(rng, pairs[index]), SAMPLE_RATE)
+                write_wav(main / name, _utterance(rng, pairs[index]), KWS_RATE)
                 if k >= count + extra:
                     testing.append(name)
                 elif k >= count:
@@ -117,19 +118,20 @@ def kws01(out: Path, per_class: int, rng, noise_seconds: float = 10.0) -> None:
         (main / sc.BACKGROUND).mkdir()
         colours = {"white_noise.wav": "white", "pink_noise.wav": "pink", sc.VALIDATION_NOISE: "tap"}
         for name in BACKGROUND_RECORDINGS:
-            n = int(noise_seconds * SAMPLE_RATE)
-            write_wav(main / sc.BACKGROUND / name, 0.5 * _noise(rng, n, colours[name]), SAMPLE_RATE)
+            n = int(noise_seconds * KWS_RATE)
+            write_wav(main / sc.BACKGROUND / name, 0.5 * _noise(rng, n, KWS_RATE, colours[name]),
+                      KWS_RATE)
         for index, word in enumerate(list(sc.WORDS) + ["_unknown_", "_silence_"]):
             (test / word).mkdir(parents=True)
             for k in range(held_out):
                 if word == "_silence_":
                     colour = ("white", "pink", "tap")[k % 3]
-                    clip = rng.uniform(0.01, 0.5) * _noise(rng, SAMPLE_RATE, colour)
+                    clip = rng.uniform(0.01, 0.5) * _noise(rng, KWS_RATE, KWS_RATE, colour)  # 1 s
                 else:
                     unknown = len(sc.WORDS) + k % len(UNKNOWN_WORDS)
                     pair = pairs[index] if word in sc.WORDS else pairs[unknown]
                     clip = _utterance(rng, pair)
-                write_wav(test / word / f"{_speaker(rng)}_nohash_{k % 3}.wav", clip, SAMPLE_RATE)
+                write_wav(test / word / f"{_speaker(rng)}_nohash_{k % 3}.wav", clip, KWS_RATE)
                 bar.update()
 
 
@@ -257,8 +259,8 @@ def ic01(out: Path, per_class: int, rng) -> None:
 
 
 def _machine_sound(rng, machine: int, seconds: float, anomaly: str | None) -> np.ndarray:
-    n = int(seconds * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
+    n = int(seconds * AD_RATE)
+    t = np.arange(n) / AD_RATE
     machine_rng = np.random.default_rng(1000 + machine)  # the machine's own character
     pitch = (90.0 + 25.0 * machine) * rng.uniform(0.99, 1.01)
     harmonic_gains = machine_rng.uniform(0.2, 1.0, 12) / np.arange(1, 13)
@@ -269,7 +271,7 @@ def _machine_sound(rng, machine: int, seconds: float, anomaly: str | None) -> np
     sound = sum(g * np.sin(2 * np.pi * (h + 1) * pitch * t + rng.uniform(0, 6.3))
                 for h, g in enumerate(harmonic_gains)) * wobble
     sound += 0.15 * np.sin(2 * np.pi * whine * t)
-    sound += 0.08 * _noise(rng, n, "pink")
+    sound += 0.08 * _noise(rng, n, AD_RATE, "pink")
     if anomaly == "clicks":
         for start in rng.choice(n - 200, size=int(seconds * rng.uniform(4, 10)), replace=False):
             click = rng.normal(0, 1, 200) * np.exp(-np.arange(200) / 40)
@@ -292,13 +294,13 @@ def ad01(out: Path, per_class: int, rng, seconds: float = 10.0, machines: int = 
         for machine in range(1, machines + 1):
             for k in range(per_class):
                 write_wav(root / "train" / f"normal_id_{machine:02d}_{k:08d}.wav",
-                          _machine_sound(rng, machine, seconds, None), SAMPLE_RATE)
+                          _machine_sound(rng, machine, seconds, None), AD_RATE)
                 bar.update()
             for k in range(test_count):
                 write_wav(root / "test" / f"normal_id_{machine:02d}_{k:08d}.wav",
-                          _machine_sound(rng, machine, seconds, None), SAMPLE_RATE)
+                          _machine_sound(rng, machine, seconds, None), AD_RATE)
                 write_wav(root / "test" / f"anomaly_id_{machine:02d}_{k:08d}.wav",
-                          _machine_sound(rng, machine, seconds, kinds[k % 3]), SAMPLE_RATE)
+                          _machine_sound(rng, machine, seconds, kinds[k % 3]), AD_RATE)
                 bar.update(2)
 
 
