@@ -33,13 +33,6 @@ _CORTEX_M4 = ("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=h
 _HOST = ("gcc", [], "size", "host")
 
 
-def make_plan(graph: Graph, steps: list[Step]) -> planner.Plan:
-    """The static arena layout (planner.py), verified byte by byte before any C is written."""
-    plan = planner.plan(graph, steps)
-    planner.verify(graph, steps, plan)
-    return plan
-
-
 # ----------------------------------------------------------------------------------------------
 # compile
 
@@ -62,7 +55,7 @@ def compile_model(model: str | Path, out_dir: str | Path, name: str | None = Non
     source = read_graph(model)
     graph = int8_interface(source)
     steps = lower(graph)
-    plan = make_plan(graph, steps)
+    plan = planner.plan(graph, steps)   # verified byte by byte before any C is written
     bench = benchmarks.match_model(graph.input.shape, graph.output.shape)
     benchmark_id = bench.id if bench else ""
     float_interface = graph is not source
