@@ -21,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tinybench import benchmarks  # noqa: E402
 from tinybench.compiler.compile import build_host, compile_model  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "mlperf-tiny" / "models"
@@ -61,7 +62,7 @@ def time_tflm(model: Path, seconds: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", default=["kws01", "vww01", "ic01", "ad01"])
+    parser.add_argument("models", nargs="*", default=list(benchmarks.BENCHMARKS))
     parser.add_argument("--seconds", type=float, default=1.0,
                         help="approximate CPU time per measurement round")
     args = parser.parse_args()

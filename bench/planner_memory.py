@@ -16,12 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from tinybench import tflm
+from tinybench import benchmarks, tflm
 from tinybench.compiler import lower, planner
 from tinybench.reference_models import DEFAULT_DIR
 from tinybench.tflite import read_graph
 
-BENCH_IDS = ("kws01", "vww01", "ic01", "ad01")
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -40,7 +39,7 @@ def main() -> None:
     print(f"models: {folder}")
     print(f"{'model':<6} {'ours B':>9} {'TFLM B':>9} {'ours/TFLM':>9} {'1-layer B':>10} "
           f"{'live B':>9} {'over live':>10} {'plan ms':>8}  placement")
-    for bench_id in BENCH_IDS:
+    for bench_id in benchmarks.BENCHMARKS:
         path = folder / f"{bench_id}.tflite"
         if not path.is_file():
             print(f"{bench_id:<6} missing: {path}")

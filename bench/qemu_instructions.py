@@ -73,7 +73,7 @@ def instructions_per_inference(image: Path, bench: benchmarks.Benchmark, data: b
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", default=["kws01", "vww01", "ic01", "ad01"])
+    parser.add_argument("models", nargs="*", default=list(benchmarks.BENCHMARKS))
     parser.add_argument("--iterations", type=int, default=10,
                         help="inferences in the timed window (default 10)")
     args = parser.parse_args()
