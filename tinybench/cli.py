@@ -190,24 +190,9 @@ def run_command(port, board, model, mode, dataset, out, benchmark, baud, divisio
         chunk_bytes=chunk_bytes or _default_chunk_bytes(interface), timeout=timeout, power=power,
         interface=interface, voltage=voltage)
     if board:
-        from contextlib import nullcontext
-
-        from tinybench.dut.emulate import emulated_dut
-        from tinybench.tflite import read_graph, total_macs
+        from tinybench.runner.emulated import run_emulated
         click.echo(f"compiling {model} and building the {board} DUT ...", err=True)
-        energy = mode == "energy"
-        if energy:
-            from tinybench.runner.energy import open_session
-        with (open_session(power, board) if energy else nullcontext()) as session, \
-                emulated_dut(model, board, benchmark, build_dir, energy=energy,
-                             dut_arguments=session.dut_arguments if energy else (),
-                             layer_hook=mode == "layers") as dut:
-            options.port = dut.port
-            options.instructions_per_us = dut.instructions_per_us
-            options.model_macs = total_macs(read_graph(model))
-            result = runner.run(options, monitor=session)
-        from tinybench.runner.systems import write_system_description
-        write_system_description(out, result.division, submitter, options.system, board)
+        result = run_emulated(options, model, board, build_dir)
     else:
         result = runner.run(options)
     for line in result.lines:

@@ -142,7 +142,7 @@ def check_model(model, bench: Benchmark, label: str = "the model") -> None:
                         f"model has one of each")
     in_shape = tuple(model.input_shape[1:])
     out_shape = tuple(model.output_shape[1:])
-    want_out = (bench.input_elements,) if bench.id == "ad01" else (bench.num_classes,)
+    want_out = (bench.output_elements,)
     if in_shape != bench.input_shape[1:]:
         raise UserError(f"{label}: takes inputs shaped {in_shape}, but {bench.id} inputs are "
                         f"{bench.input_shape[1:]}; is this a model of another benchmark?")

@@ -146,8 +146,6 @@ def _eval_set(bench, options: SuiteOptions, folder: Path, data, model: Path) -> 
 
 def _run_mode(bench, options: SuiteOptions, model: Path, dataset: Path, mode: str) -> Path:
     from tinybench import runner
-    from tinybench.runner.systems import write_system_description
-    from tinybench.tflite import read_graph, total_macs
 
     system = options.emulate or "dut"
     results = Path(options.out) / "results"
@@ -164,22 +162,9 @@ def _run_mode(bench, options: SuiteOptions, model: Path, dataset: Path, mode: st
     if options.emulate is None:
         result = runner.run(run_options)
     else:
-        from contextlib import nullcontext
-
-        from tinybench.dut.emulate import emulated_dut
-        energy = mode == "energy"
-        if energy:
-            from tinybench.runner.energy import open_session
-        with (open_session(options.power, options.emulate) if energy else nullcontext()) as session, \
-                emulated_dut(model, options.emulate, energy=energy, layer_hook=mode == "layers",
-                             dut_arguments=session.dut_arguments if energy else ()) as dut:
-            run_options.port = dut.port
-            run_options.instructions_per_us = dut.instructions_per_us
-            run_options.model_macs = total_macs(read_graph(model))
-            result = runner.run(run_options, monitor=session)
-        write_system_description(results, result.division, options.submitter, system,
-                                 options.emulate,
-                                 notes=SYNTHETIC_NOTE if options.synthetic else "")
+        from tinybench.runner.emulated import run_emulated
+        result = run_emulated(run_options, model, options.emulate,
+                              notes=SYNTHETIC_NOTE if options.synthetic else "")
     for line in result.lines[-4:]:
         options.log(line)
     return result.results_dir
