@@ -12,7 +12,7 @@ from tinybench import benchmarks, tflm
 from tinybench.compiler import compile as compiler
 from tinybench.tflite import read_graph, total_macs
 
-BENCH_IDS = ["kws01", "vww01", "ic01", "ad01"]
+BENCH_IDS = list(benchmarks.BENCHMARKS)
 RANDOM_INPUTS = 200
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import engine_qemu
 import modelgen
-from tinybench import tflm
+from tinybench import benchmarks, tflm
 from tinybench.compiler import compile as compiler
 
 pytestmark = pytest.mark.skipif(engine_qemu.missing_tools() is not None,
@@ -74,7 +74,7 @@ def _check_model(tmp_path, model, count: int, seed: int, defines=()) -> None:
 
 # ---- the official models ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bench_id", ["kws01", "vww01", "ic01", "ad01"])
+@pytest.mark.parametrize("bench_id", list(benchmarks.BENCHMARKS))
 def test_official_model_on_cortex_m4_matches_tflite_micro(tmp_path, official_model, bench_id):
     _check_model(tmp_path, official_model(bench_id), 24, seed=len(bench_id) + ord(bench_id[0]))
 

@@ -9,14 +9,14 @@ import hashlib
 import numpy as np
 import pytest
 
-from tinybench import tflm
+from tinybench import benchmarks, tflm
 from tinybench.compiler import lower, planner
 from tinybench.compiler.ir import Step
 from tinybench.compiler.planner import PlanError
 from tinybench.tflite import Graph, Tensor, read_graph
 
 VWW01_TARGET_BYTES = 60 * 1024   # the target for vww01 (TFLM needs 103,680)
-BENCH_IDS = ["kws01", "vww01", "ic01", "ad01"]
+BENCH_IDS = list(benchmarks.BENCHMARKS)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
