@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_errors import one_line_error
 from tinybench import benchmarks
 
 # Measured facts about the official int8 models (../shared/mlperf-tiny/README.md): the figures the
@@ -25,14 +26,6 @@ OFFICIAL_FIGURES = {
                       "FULLY_CONNECTED": 1, "SOFTMAX": 1}),
     "ad01": dict(macs=264_192, parameters=265_864, arena=3_984, ops={"FULLY_CONNECTED": 10}),
 }
-
-
-def _one_line_error(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize("bench_id", list(OFFICIAL_FIGURES))
@@ -82,16 +75,16 @@ def test_inspect_accepts_a_float_model_tflm_cannot_run(cli, float_model_dir, off
 
 
 def test_inspect_missing_file(cli, tmp_path):
-    assert "no such file" in _one_line_error(cli("inspect", tmp_path / "absent.tflite"))
+    assert "no such file" in one_line_error(cli("inspect", tmp_path / "absent.tflite"))
 
 
 def test_inspect_file_that_is_not_a_model(cli, tmp_path):
     path = tmp_path / "notes.tflite"
     path.write_text("these are notes, not a model\n")
-    assert "not a TFLite model" in _one_line_error(cli("inspect", path))
+    assert "not a TFLite model" in one_line_error(cli("inspect", path))
     empty = tmp_path / "empty.tflite"
     empty.write_bytes(b"")
-    assert "not a TFLite model" in _one_line_error(cli("inspect", empty))
+    assert "not a TFLite model" in one_line_error(cli("inspect", empty))
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.999])
@@ -99,7 +92,7 @@ def test_inspect_truncated_model(cli, tmp_path, official_model, fraction):
     data = official_model("kws01").read_bytes()
     path = tmp_path / "truncated.tflite"
     path.write_bytes(data[:int(len(data) * fraction)])
-    assert "truncated or corrupt" in _one_line_error(cli("inspect", path))
+    assert "truncated or corrupt" in one_line_error(cli("inspect", path))
 
 
 def test_inspect_error_has_no_traceback_in_the_real_command(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_errors import one_line_error
 from test_architectures import as_if_trained, structure
 from tinybench import benchmarks, quantize, tflm
 from tinybench.data import evalset
@@ -257,17 +258,9 @@ def test_eval_set_of_another_benchmark_is_a_user_error(tmp_path):
 # Errors through the command line
 
 
-def _one_line_error(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
-
-
 def _quantize_error(cli, tmp_path, bench_id, model, calibration) -> str:
     out = tmp_path / "out" / "model.tflite"
-    message = _one_line_error(cli("quantize", bench_id, "--model", model, "--calibration",
+    message = one_line_error(cli("quantize", bench_id, "--model", model, "--calibration",
                                   calibration, "--out", out, "--samples", 2))
     assert not out.exists() and not out.with_name(out.name + ".tmp").exists()
     return message
