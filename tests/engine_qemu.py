@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tinybench.dut.qemu import MACHINE, QEMU
+
 PROJECT = Path(__file__).resolve().parents[1]
 FIRMWARE = PROJECT / "firmware"
 ENGINE = FIRMWARE / "engine"
 MAIN = Path(__file__).resolve().parent / "engine_qemu_main.c"
 CC = "arm-none-eabi-gcc"
-QEMU = "qemu-system-arm"
 INSTRUCTIONS_PER_COUNT = 40   # SysTick at the 25 MHz core clock, 1 ns per instruction (-icount 0)
 
 
@@ -79,8 +80,7 @@ def run_image(elf: Path, files: dict[str, bytes], timeout: float = 600.0) -> dic
         tmp = Path(tmp)
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        done = subprocess.run([QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-icount", "shift=0",
-                               "-display", "none", "-monitor", "none", "-serial", "none",
+        done = subprocess.run([QEMU, *MACHINE, "-serial", "none",
                                "-semihosting-config", "enable=on,target=native",
                                "-kernel", str(Path(elf).resolve())],
                               cwd=tmp, capture_output=True, text=True, timeout=timeout)

@@ -21,6 +21,9 @@ from tinybench.errors import UserError
 
 START_TIMEOUT = 10.0
 QEMU = "qemu-system-arm"
+MACHINE = ["-M", "mps2-an386", "-cpu", "cortex-m4", "-icount", "shift=0", "-display", "none",
+           "-monitor", "none"]
+"""The emulated board, with one virtual nanosecond per instruction, and no screen or monitor."""
 INSTRUCTIONS_PER_US = 1000
 """Under -icount shift=0 one virtual microsecond is 1000 instructions."""
 
@@ -49,8 +52,7 @@ class QemuDut:
         self._folder: tempfile.TemporaryDirectory | None = None
 
     def command(self, tcp_port: int, qmp_path: Path) -> list[str]:
-        return [QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-icount", "shift=0",
-                "-display", "none", "-monitor", "none", "-kernel", str(self.image),
+        return [QEMU, *MACHINE, "-kernel", str(self.image),
                 "-chardev", f"socket,id=uart0,host=127.0.0.1,port={tcp_port},server=on,"
                             "wait=on,nodelay=on",
                 "-serial", "chardev:uart0",
