@@ -44,3 +44,18 @@ def test_suite_runs_every_stage_and_labels_synthetic_data(shared_dir, tmp_path):
 def test_suite_without_data_or_models_says_what_to_give(tmp_path):
     with pytest.raises(UserError, match="--synthetic"):
         run_suite(SuiteOptions(out=tmp_path, benchmarks=["ad01"]))
+
+
+def test_suite_on_a_real_board_builds_and_flashes_or_says_what_is_missing(shared_dir, tmp_path):
+    """With --port and --board the suite builds each benchmark's firmware and flashes it; with no
+    flashing tool or no board attached here, it says which and runs nothing against the port."""
+    log: list[str] = []
+    [outcome] = run_suite(SuiteOptions(out=tmp_path / "suite", benchmarks=["ad01"], emulate=None,
+                                       port="socket://127.0.0.1:9", board="nucleo-l4r5zi",
+                                       models=shared_dir / "models", synthetic=True,
+                                       log=log.append))
+    assert outcome.error is not None and "flash" in outcome.error
+    assert ("no flashing tool found" in outcome.error
+            or "is the board connected" in outcome.error)
+    assert (tmp_path / "suite" / "ad01" / "firmware" / "nucleo-l4r5zi" / "dut.elf").is_file()
+    assert outcome.results == {}

@@ -447,7 +447,10 @@ def train(bench, config_path, data, synthetic, per_class, out, quick, epochs, ba
 @main.command()
 @click.option("--emulate", type=click.Choice(["host", "qemu"]),
               help="Run on an emulated board (default host, unless --port is given).")
-@click.option("--port", help="A board already flashed with the tinybench firmware of each model.")
+@click.option("--port", help="A real board's serial port (a device path or pyserial URL).")
+@click.option("--board", type=click.Choice(["nucleo-l4r5zi"]),
+              help="With --port: build each benchmark's firmware for this board and flash it "
+                   "(make flash). Without it the board must already run the right firmware.")
 @click.option("--benchmarks", "bench_ids", default=",".join(BENCH_IDS), show_default=True,
               help="Comma-separated benchmarks to run.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path),
@@ -467,8 +470,8 @@ def train(bench, config_path, data, synthetic, per_class, out, quick, epochs, ba
 @click.option("--power", help="Also run energy mode with this monitor (lpm01a[:PORT], "
                               "joulescope, sim).")
 @click.option("--no-layers", is_flag=True, help="Skip the per-layer profile.")
-def suite(emulate, port, bench_ids, data, synthetic, models_dir, out, epochs, quick, short_window,
-          power, no_layers):
+def suite(emulate, port, board, bench_ids, data, synthetic, models_dir, out, epochs, quick,
+          short_window, power, no_layers):
     """The whole flow for each benchmark: train (or take --models), quantize, compile, build,
     run performance and accuracy (and energy with --power), report and check."""
     from tinybench.suite import SuiteOptions, run_suite
@@ -476,7 +479,8 @@ def suite(emulate, port, bench_ids, data, synthetic, models_dir, out, epochs, qu
         raise UserError("give either --port or --emulate")
     outcomes = run_suite(SuiteOptions(
         out=out, benchmarks=[_bench_arg(b.strip()) for b in bench_ids.split(",") if b.strip()],
-        emulate=None if port else (emulate or "host"), port=port, data=data, synthetic=synthetic,
+        emulate=None if port else (emulate or "host"), port=port, board=board, data=data,
+        synthetic=synthetic,
         models=models_dir, epochs=epochs, quick=quick or synthetic, short_window=short_window,
         power=power, layers=not no_layers, log=click.echo))
     if any(o.error for o in outcomes):

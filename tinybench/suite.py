@@ -30,6 +30,7 @@ class SuiteOptions:
     benchmarks: list[str] = field(default_factory=lambda: list(benchmarks.BENCHMARKS))
     emulate: str | None = "host"        # host | qemu, or None for a real board on `port`
     port: str | None = None
+    board: str | None = None            # with port: build and flash each benchmark's firmware
     data: Path | None = None            # a folder with one dataset folder per benchmark
     synthetic: bool = False
     models: Path | None = None          # int8 models <bench>.tflite: skip training
@@ -55,8 +56,10 @@ def run_suite(options: SuiteOptions) -> list[BenchmarkOutcome]:
     if options.synthetic and options.data:
         raise UserError("give either --data or --synthetic, not both")
     if options.emulate is None and not options.port:
-        raise UserError("give --emulate host|qemu, or --port PORT for a board flashed with the "
-                        "tinybench firmware")
+        raise UserError("give --emulate host|qemu, or --port PORT (with --board to build and "
+                        "flash each benchmark's firmware)")
+    if options.board and options.emulate:
+        raise UserError("--board is for a real board on --port; emulated boards are built anyway")
     if options.models is None and not (options.synthetic or options.data):
         raise UserError("training needs data: give --synthetic, --data DIR, or --models DIR with "
                         "int8 models to skip training")
@@ -92,8 +95,24 @@ def _run_benchmark(bench, options: SuiteOptions, folder: Path, outcome: Benchmar
     evalset_dir = _eval_set(bench, options, folder, data, outcome.model)
     modes = ["performance", "accuracy"] + (["energy"] if options.power else []) + \
         (["layers"] if options.layers and options.emulate else [])
+    flashed = None
     for mode in modes:
+        if options.board and flashed != (mode == "energy"):
+            flashed = mode == "energy"
+            _flash(bench, options, outcome.model, folder, energy=flashed)
         outcome.results[mode] = _run_mode(bench, options, outcome.model, evalset_dir, mode)
+
+
+def _flash(bench, options: SuiteOptions, model: Path, folder: Path, energy: bool) -> None:
+    """Compile the model, build the board's firmware (the energy-mode one for energy runs) and
+    flash it."""
+    from tinybench.dut import firmware
+    from tinybench.dut.emulate import compile_into
+    _stage(options, bench.id, f"build and flash {options.board}" + (" (energy mode)" if energy
+                                                                    else ""))
+    build_dir = folder / "firmware" / (options.board + ("-energy" if energy else ""))
+    compile_into(model, build_dir / "model")
+    firmware.build(build_dir / "model", build_dir, options.board, energy=energy, flash=True)
 
 
 def _prepared_data(bench, options: SuiteOptions, folder: Path):

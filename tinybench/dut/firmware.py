@@ -95,11 +95,13 @@ def db_buffer_bytes(header: ModelHeader, benchmark: str | None = None) -> int:
 
 
 def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str | None = None,
-          jobs: int = 2, energy: bool = False, layer_hook: bool = False) -> Path:
+          jobs: int = 2, energy: bool = False, layer_hook: bool = False,
+          flash: bool = False) -> Path:
     """Build the firmware into build_dir with make; returns the program (host board) or the ELF
     image (Cortex-M boards).
     energy: the energy-mode firmware (timestamps on the pin, the benchmark's energy baud rate).
-    layer_hook: time every layer for the `layers` command (never for measured runs)."""
+    layer_hook: time every layer for the `layers` command (never for measured runs).
+    flash: also put it on the board (`make flash`: openocd, st-flash or pyocd)."""
     model_dir, build_dir = Path(model_dir).resolve(), Path(build_dir).resolve()
     header = read_model_header(model_dir)
     command = ["make", "-C", str(firmware_dir()), f"-j{jobs}", f"BOARD={board}",
@@ -114,6 +116,8 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
         command.append("ENERGY=1")
     if bench:   # the benchmark's official UART rate (ad01 performance: 921600)
         command.append(f"BAUD={bench.baud_energy if energy else bench.baud_performance}")
+    if flash:
+        command.append("flash")
     try:
         done = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:
@@ -124,7 +128,8 @@ def build(model_dir: Path, build_dir: Path, board: str = "host", benchmark: str 
             raise UserError(f"the model in {model_dir} does not fit the {board} board: its "
                             f"{overflow.group(1).lower()} is {overflow.group(2)} bytes short")
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise UserError(f"building the {board} firmware for {model_dir} failed:\n{tail}")
+        action = "building or flashing" if flash else "building"
+        raise UserError(f"{action} the {board} firmware for {model_dir} failed:\n{tail}")
     return build_dir / ("dut" if board == "host" else "dut.elf")
 
 
