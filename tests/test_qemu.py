@@ -19,6 +19,7 @@ from tinybench.dut.protocol import DutClient
 from tinybench.dut.qemu import QemuDut
 from tinybench.dut.transport import open_port
 from tinybench.errors import UserError
+from tinybench.report import make_report
 from tinybench.runner import RunOptions, run
 from tinybench.tflite import read_graph, total_macs
 
@@ -83,6 +84,11 @@ def test_performance_mode_on_qemu_reports_instructions_per_inference(official_mo
         2_656_768 / result.summary["instructions_per_inference"])
     text = (result.results_dir / "results.txt").read_text()
     assert "Median instructions per inference:" in text and "MACs per instruction:" in text
+    # the report shows the counts in their own table, and says the latency is emulated time
+    report = make_report([tmp_path / "results"], None)
+    count = f"{round(result.summary['instructions_per_inference']):,}"
+    assert "Instructions per inference (emulated Cortex-M" in report.text and count in report.text
+    assert "qemu: an emulated clock that counts instructions" in report.text
 
 
 def _instructions(image, data: bytes, iterations: int) -> list[int]:

@@ -30,6 +30,9 @@ SWW_DETECTIONS = re.compile(
 SWW_DUTY_CYCLE = re.compile(r"Average duty cycle:\s*([\d\.]+)")
 # Run-rule errors the runner writes instead of (or beside) a result, e.g.
 # "ERROR 1 - loop_count was not exactly 5." or "ERROR: Not valid for submission...".
+# tinybench's own lines for a DUT whose clock counts instructions (QEMU with -icount).
+INSTRUCTIONS = re.compile(r".*Median instructions per inference: ([\d,]+)")
+MACS_PER_INSTRUCTION = re.compile(r".*MACs per instruction: ([\d\.]+)")
 RUN_RULE_ERROR = re.compile(r"\bERROR\b")
 # tinybench's own remark on a run, e.g. that its data were synthetic (not an official line).
 NOTE = re.compile(r".*\bNote: (.+)$")

@@ -40,6 +40,8 @@ class ModelResult:
     throughput_valid: bool = False   # from the checker's line, with no run-rule error
     accuracy: float | None = None    # in the benchmark's quality metric (Top-1 % or AUC)
     energy_uj: float | None = None   # per inference
+    instructions: int | None = None  # per inference, on a DUT whose clock counts instructions
+    macs_per_instruction: float | None = None
     energy_valid: bool = False       # from the checker's line, with no run-rule error
     layers: list[Layer] | None = None
     hostbench: dict[str, dict] = field(default_factory=dict)  # scenario -> its results.json
@@ -91,6 +93,11 @@ def _read_test(result: ModelResult, test: str, folder: Path) -> None:
                                    and not formats.run_rule_errors(lines))
         if result.throughput is None:  # a run outside the rules: the median of its windows
             result.throughput = _median_of_windows(folder / "results.json")
+        for line in lines:
+            match = formats.INSTRUCTIONS.match(line)
+            if match:
+                result.instructions = int(match.group(1).replace(",", ""))
+        result.macs_per_instruction = formats.last_number(lines, formats.MACS_PER_INSTRUCTION)
     elif test == "accuracy":
         metric = result.benchmark.quality_metric if result.benchmark else None
         patterns = [formats.ACCURACY[metric]] if metric else [formats.TOP1, formats.AUC]

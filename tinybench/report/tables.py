@@ -85,8 +85,29 @@ def latency_table(systems: list[SystemResults]) -> Table | None:
     rows = [[k] + [ours(s, k) for s in systems]
             + [_fmt(p.latency_ms.get(k), 4) for p in published.PUBLISHED] for k in keys]
     notes = [f"Published figures: {published.BOARD}, from the MLPerf Tiny result repositories."]
+    emulated = [s.name for s in systems if any(r.instructions for r in s.models.values())]
+    if emulated:
+        notes.append(f"{', '.join(emulated)}: an emulated clock that counts instructions (one per "
+                     f"virtual ns), not the time of a real part: see the instruction table.")
     return Table("Latency per inference (ms; 1000 / median throughput), lower is better",
                  headers, rows, notes, first_published=1 + len(systems))
+
+
+def instructions_table(systems: list[SystemResults]) -> Table | None:
+    """Instructions per inference and MACs per instruction, for DUTs whose clock counts
+    instructions (the QEMU Cortex-M4 board)."""
+    keys, systems = _having(systems, lambda r: r.instructions)
+    if not keys:
+        return None
+    rows = []
+    for k in keys:
+        for s in systems:
+            r = s.models.get(k)
+            if r is None or not r.instructions:
+                continue
+            rows.append([k, s.name, f"{r.instructions:,}", _fmt(r.macs_per_instruction)])
+    return Table("Instructions per inference (emulated Cortex-M, deterministic), lower is better",
+                 ["benchmark", "system", "instructions", "MACs per instruction"], rows)
 
 
 def accuracy_table(systems: list[SystemResults]) -> Table | None:
@@ -167,8 +188,8 @@ def run_errors_table(systems: list[SystemResults]) -> Table | None:
 
 
 def all_tables(systems: list[SystemResults]) -> list[Table]:
-    builders = (latency_table, accuracy_table, energy_table, layers_table, hostbench_table,
-                run_errors_table)
+    builders = (latency_table, instructions_table, accuracy_table, energy_table, layers_table,
+                hostbench_table, run_errors_table)
     tables = [t for t in (b(systems) for b in builders) if t is not None]
     for t in tables:
         if any(str(cell).endswith(OUTSIDE_RULES_MARK) for row in t.rows for cell in row):
