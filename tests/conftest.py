@@ -39,6 +39,22 @@ def float_model_dir() -> Path:
     return _need(SHARED / "float-models")
 
 
+@pytest.fixture(scope="session")
+def host_dut_program(official_model, tmp_path_factory):
+    """host_dut_program('kws01') -> the host-board DUT program for that official model, compiled
+    and built once per test session."""
+    from tinybench.dut.emulate import build_for_model
+    built = {}
+
+    def get(bench_id):
+        if bench_id not in built:
+            built[bench_id], _ = build_for_model(
+                official_model(bench_id),
+                build_dir=tmp_path_factory.getbasetemp() / f"host-dut-{bench_id}")
+        return built[bench_id]
+    return get
+
+
 @pytest.fixture
 def cli():
     """cli('inspect', path) -> click Result, run in-process with stderr kept apart."""

@@ -7,7 +7,6 @@ import time
 import numpy as np
 import pytest
 
-from tinybench.dut.emulate import build_for_model
 from tinybench.dut.host import HostDut
 from tinybench.dut.protocol import DutClient
 from tinybench.energy.interface_board import (BOARD_NAME, CHUNK_BYTES, InterfaceBoard,
@@ -16,10 +15,8 @@ from tinybench.energy.interface_board_sim import InterfaceBoardSimulator
 
 
 @pytest.fixture(scope="module")
-def ad01_program(official_model, tmp_path_factory):
-    program, _ = build_for_model(official_model("ad01"),
-                                 build_dir=tmp_path_factory.getbasetemp() / "dut-ad01-board")
-    return program
+def ad01_program(host_dut_program):
+    return host_dut_program("ad01")
 
 
 @pytest.fixture

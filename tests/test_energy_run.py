@@ -106,9 +106,8 @@ def test_cli_energy_run_with_the_simulated_monitor(cli, official_model, tmp_path
     assert len(trials) == 5
 
 
-def test_energy_mode_refuses_performance_firmware(official_model, tmp_path_factory, tmp_path):
-    program, _ = build_for_model(official_model("kws01"),
-                                 build_dir=tmp_path_factory.getbasetemp() / "dut-kws01-perf")
+def test_energy_mode_refuses_performance_firmware(host_dut_program, tmp_path):
+    program = host_dut_program("kws01")
     options = RunOptions(port=None, mode="energy", dataset=kws_eval_set(tmp_path / "eval"),
                          out=tmp_path / "out", short_window=SHORT_WINDOW)
     with open_session("sim") as session, HostDut(program) as dut:

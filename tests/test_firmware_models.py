@@ -11,7 +11,6 @@ import pytest
 
 from tinybench import benchmarks, tflm
 from tinybench.data import evalset
-from tinybench.dut.emulate import build_for_model
 from tinybench.dut.host import HostDut
 from tinybench.runner import RunOptions, run
 from tinybench.tflite import read_graph
@@ -23,12 +22,6 @@ AD_WINDOWS_PER_FILE = 3
 CHECKER_ACCURACY = [re.compile(r".* Top[- ]1%?\s?[:=] ([\d\.]+).*"),
                     re.compile(r".* AUC\s?[:=] ([\d\.]+).*")]
 CHECKER_PERFORMANCE = re.compile(r".* Median throughput is\s+([\d\.]+) inf\./sec\..*")
-
-
-def build_program(official_model, tmp_path_factory, bench_id):
-    program, _ = build_for_model(official_model(bench_id),
-                                 build_dir=tmp_path_factory.getbasetemp() / f"dut-{bench_id}")
-    return program
 
 
 def write_eval_set(bench: benchmarks.Benchmark, folder, count: int) -> list:
@@ -103,10 +96,10 @@ def expected_results(bench_id: str, model, interp, graph, payload: np.ndarray) -
 
 
 @pytest.mark.parametrize("bench_id", BENCH_IDS)
-def test_accuracy_mode_gives_tflite_micro_outputs(bench_id, official_model, tmp_path_factory,
+def test_accuracy_mode_gives_tflite_micro_outputs(bench_id, official_model, host_dut_program,
                                                    tmp_path):
     bench = benchmarks.get(bench_id)
-    program = build_program(official_model, tmp_path_factory, bench_id)
+    program = host_dut_program(bench_id)
     items = write_eval_set(bench, tmp_path / "eval", FILES[bench_id])
     with HostDut(program) as dut:
         result = run(RunOptions(port=dut.port, mode="accuracy", dataset=tmp_path / "eval",
@@ -145,10 +138,9 @@ def test_accuracy_mode_gives_tflite_micro_outputs(bench_id, official_model, tmp_
     assert log.count("< m-results-[") == len(steps)
 
 
-def test_performance_mode_runs_five_windows_and_takes_the_median(official_model,
-                                                                  tmp_path_factory, tmp_path):
+def test_performance_mode_runs_five_windows_and_takes_the_median(host_dut_program, tmp_path):
     bench = benchmarks.get("ad01")
-    program = build_program(official_model, tmp_path_factory, "ad01")
+    program = host_dut_program("ad01")
     write_eval_set(bench, tmp_path / "eval", 6)
     with HostDut(program) as dut:
         result = run(RunOptions(port=dut.port, mode="performance", dataset=tmp_path / "eval",

@@ -11,17 +11,14 @@ import numpy as np
 import pytest
 import serial
 
-from tinybench.dut.emulate import build_for_model
 from tinybench.dut.host import HostDut
 
 KWS_DB_BYTES = 490   # the kws01 db buffer (registry: db_buffer_bytes)
 
 
 @pytest.fixture(scope="module")
-def kws_program(official_model, tmp_path_factory):
-    program, _ = build_for_model(official_model("kws01"),
-                                 build_dir=tmp_path_factory.getbasetemp() / "dut-kws01")
-    return program
+def kws_program(host_dut_program):
+    return host_dut_program("kws01")
 
 
 @pytest.fixture

@@ -67,9 +67,8 @@ def test_layers_command_times_every_step_of_the_last_inference(tmp_path, officia
     assert (tmp_path / "kws/layers/results.txt").read_text().splitlines() == reply
 
 
-def test_firmware_without_layer_timing_does_not_know_the_command(tmp_path, official_model):
-    from tinybench.dut.emulate import build_for_model
-    program, _ = build_for_model(official_model("ad01"), build_dir=tmp_path / "build")
+def test_firmware_without_layer_timing_does_not_know_the_command(host_dut_program):
+    program = host_dut_program("ad01")
     with HostDut(program) as dut:
         port = open_port(dut.port, 921600)
         try:

@@ -14,7 +14,6 @@ import pytest
 
 from tinybench import benchmarks
 from tinybench.data import evalset
-from tinybench.dut.emulate import build_for_model
 from tinybench.dut.host import HostDut
 from tinybench.errors import UserError
 from tinybench.runner import RunOptions, exchange, output, run
@@ -62,10 +61,8 @@ class FaultyPort:
 
 
 @pytest.fixture(scope="module")
-def program(official_model, tmp_path_factory):
-    built, _ = build_for_model(official_model("kws01"),
-                               build_dir=tmp_path_factory.getbasetemp() / "dut-kws01")
-    return built
+def program(host_dut_program):
+    return host_dut_program("kws01")
 
 
 @pytest.fixture(scope="module")
