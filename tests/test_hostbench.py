@@ -1,118 +1,148 @@
-"""`tinybench hostbench`: the MLPerf Inference scenarios on the host CPU, on the official models."""
+"""`tinybench hostbench`: MLPerf LoadGen driving each system under test on the official kws01
+model, its own log files, and accuracy mode against `tinybench run --mode accuracy`."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
+from cli_errors import one_line_error
+from test_firmware_models import AD_WINDOWS_PER_FILE, write_eval_set
+from tinybench import benchmarks
 from tinybench import hostbench as hb
+from tinybench.dut.host import HostDut
 from tinybench.errors import UserError
+from tinybench.report import loadgen_log
 
-QUICK = dict(duration_s=0.5, min_queries=20)
-
-
-def run(official_model, tmp_path, bench_id, scenario, backend="litert", **settings):
-    return hb.run(official_model(bench_id), scenario, backend,
-                  hb.Settings(**dict(QUICK, **settings)), out=tmp_path)
+# Short runs: LoadGen's own minimum query counts (early stopping) still apply.
+QUICK = hb.Settings(duration_s=0.3, samples_per_query=2)
+HOST_SYSTEMS = [s for s in hb.SYSTEMS if s != "dut"]
 
 
-def test_server_at_a_low_rate_meets_its_bound(official_model, tmp_path):
-    folder, record = run(official_model, tmp_path, "ad01", "server", target_qps=100,
-                         latency_bound_ms=200, duration_s=1.0, min_queries=100)
-    m = record["metrics"]
-    assert record["valid"] is True
-    assert m["completed"] == m["queries"] >= 100
-    assert m["within_bound"] >= hb.WITHIN_SHARE
-    assert m["latency_ms"]["p99"] <= 200
-    # Poisson arrivals at 100 QPS for a second: the achieved rate is near the target.
-    assert 50 < m["achieved_qps"] < 200
-    assert "Result: VALID" in (folder / "results.txt").read_text()
+def summary_text(folder) -> str:
+    return (folder / loadgen_log.SUMMARY).read_text()
 
 
-def test_server_at_an_impossible_rate_reports_the_bound_missed(official_model, tmp_path):
-    single = run(official_model, tmp_path, "ic01", "single-stream", duration_s=0.3)[1]
-    per_query_ms = single["metrics"]["latency_ms"]["p50"]
-    # Ten times what one engine can answer, with a bound of a few queries' time.
-    folder, record = run(official_model, tmp_path, "ic01", "server",
-                         target_qps=10_000 / per_query_ms, latency_bound_ms=4 * per_query_ms,
-                         duration_s=0.3)
-    m = record["metrics"]
-    assert record["valid"] is False
-    assert m["within_bound"] < 0.5
-    assert m["completed"] < m["queries"]
-    assert m["latency_ms"]["p99"] > m["latency_bound_ms"]
-    assert "bound MISSED" in hb.summarize(record)
-    assert "Result: INVALID" in (folder / "results.txt").read_text()
+@pytest.mark.parametrize("system", HOST_SYSTEMS)
+def test_every_scenario_is_valid_on_kws01(official_model, tmp_path, system):
+    for scenario in hb.SCENARIOS:
+        folder = hb.run(official_model("kws01"), scenario, "performance", system, QUICK,
+                        random_inputs=True, out=tmp_path)
+        assert folder == tmp_path / f"host-{system}" / "kws" / f"hostbench-{scenario}-performance"
+        text = summary_text(folder)
+        assert "Result is : VALID" in text, text
+        assert re.search(r"^Scenario : " + {"single-stream": "SingleStream",
+                                            "multi-stream": "MultiStream", "server": "Server",
+                                            "offline": "Offline"}[scenario] + "$", text, re.M)
+        assert (folder / loadgen_log.DETAIL).read_text().startswith(":::MLLOG")
+        record = json.loads((folder / loadgen_log.RECORD).read_text())
+        assert record["system_under_test"] == system and record["benchmark"] == "kws01"
+        summary = loadgen_log.read_summary(folder)
+        assert summary.valid is True and summary.percentiles_ms()["p50"] > 0
 
 
-def test_single_stream_percentiles(official_model, tmp_path):
-    folder, record = run(official_model, tmp_path, "kws01", "single-stream")
-    m = record["metrics"]
-    lat = m["latency_ms"]
-    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
-    assert m["queries"] >= 20 and m["duration_s"] >= 0.5
-    assert m["throughput"] == pytest.approx(m["queries"] / m["duration_s"])
-    # The model is recognised as kws01: its folder is the submission name.
-    assert folder == tmp_path / "host-litert" / "kws" / "hostbench-single-stream"
-    saved = json.loads((folder / "results.json").read_text())
-    assert saved["benchmark"] == "kws01" and saved["metrics"] == m
-    assert (folder / "log.txt").read_text().strip()
+def test_server_settings_come_from_the_measured_latency_unless_given(official_model, tmp_path):
+    folder = hb.run(official_model("kws01"), "server", "performance", "compiled",
+                    hb.Settings(duration_s=0.5, min_queries=30, target_qps=100,
+                                target_latency_ms=200),
+                    random_inputs=True, out=tmp_path)
+    text = summary_text(folder)
+    assert re.search(r"^target_qps : 100$", text, re.M)
+    assert re.search(r"^target_latency \(ns\): 200000000$", text, re.M)
+    # At 100 queries a second (Poisson) LoadGen schedules about that many.
+    assert 50 < loadgen_log.read_summary(folder).number("Scheduled samples per second") < 200
 
 
-def test_multi_stream_finds_samples_per_query(official_model, tmp_path):
-    folder, record = run(official_model, tmp_path, "kws01", "multi-stream", interval_ms=20,
-                         min_queries=10, duration_s=0.3)
-    m = record["metrics"]
-    assert record["valid"] is True and m["within_interval"] >= hb.WITHIN_SHARE
-    single = run(official_model, tmp_path, "kws01", "single-stream", duration_s=0.3)[1]
-    # N samples of ~p50 each must fit the interval; and the search found more than one.
-    assert 1 < m["samples_per_query"] <= 20 / single["metrics"]["latency_ms"]["p50"] * 1.5
-    fixed = run(official_model, tmp_path, "kws01", "multi-stream", interval_ms=20,
-                samples_per_query=2, min_queries=10, duration_s=0.2)[1]
-    assert fixed["metrics"]["samples_per_query"] == 2 and len(fixed["metrics"]["attempts"]) == 1
+def test_an_impossible_server_rate_is_invalid(official_model, tmp_path):
+    # ten times what tflite-micro answers (about 5 ms a query), with a bound of 2 ms
+    folder = hb.run(official_model("kws01"), "server", "performance", "tflm",
+                    hb.Settings(duration_s=0.05, min_queries=50, target_qps=2000,
+                                target_latency_ms=2),
+                    random_inputs=True, out=tmp_path)
+    assert "Result is : INVALID" in summary_text(folder)
+    assert loadgen_log.read_summary(folder).valid is False
 
 
-def test_offline_throughput(official_model, tmp_path):
-    _, record = run(official_model, tmp_path, "ad01", "offline", min_queries=500)
-    m = record["metrics"]
-    assert m["samples"] >= 500
-    assert m["throughput"] == pytest.approx(m["samples"] / m["duration_s"])
+@pytest.mark.parametrize("bench_id", ["kws01", "ad01"])
+def test_accuracy_equals_the_runner_on_the_dut(bench_id, official_model, host_dut_program,
+                                               tmp_path, cli):
+    bench = benchmarks.get(bench_id)
+    dataset = tmp_path / "eval"
+    write_eval_set(bench, dataset, 24)
+    with HostDut(host_dut_program(bench_id)) as dut:
+        ran = cli("run", "--port", dut.port, "--mode", "accuracy", "--dataset", dataset,
+                  "--out", tmp_path / "run")
+        assert ran.exit_code == 0, ran.output
+        scores = {"runner": (tmp_path / f"run/closed/tinybench/results/dut/"
+                             f"{bench.submission_name}/accuracy/results.txt").read_text()}
+        folder = hb.run(official_model(bench_id), "single-stream", "accuracy", "dut", QUICK,
+                        dataset=dataset, out=tmp_path / "hb", port=dut.port)
+        scores["dut"] = (folder / loadgen_log.ACCURACY_SCORES).read_text()
+    for system in ("compiled", "tflm"):
+        folder = hb.run(official_model(bench_id), "offline", "accuracy", system, QUICK,
+                        dataset=dataset, out=tmp_path / "hb")
+        scores[system] = (folder / loadgen_log.ACCURACY_SCORES).read_text()
+        entries = json.loads((folder / loadgen_log.ACCURACY_LOG).read_text())
+        assert len(entries) == 24 * (AD_WINDOWS_PER_FILE if bench.window_bytes else 1)   # every sample once
+
+    def metric(text, name):
+        return float(re.search(rf"{name} = ([\d.]+)", text).group(1))
+    for name in ("Top 1%", "AUC"):
+        values = {system: metric(text, name) for system, text in scores.items()}
+        assert len(set(values.values())) == 1, values
 
 
-def test_tflm_backend(official_model, tmp_path):
-    folder, record = run(official_model, tmp_path, "ad01", "single-stream", backend="tflm",
-                         duration_s=0.2, min_queries=5)
-    assert record["backend"] == "tflm" and record["metrics"]["latency_ms"]["p50"] > 0
-    assert folder.parts[-3:] == ("host-tflm", "ad", "hostbench-single-stream")
-
-
-def test_random_inputs_cover_the_dtype():
-    xs = hb.random_inputs((1, 49, 10, 1), np.int8, 4, seed=1)
-    assert len(xs) == 4 and all(x.shape == (1, 49, 10, 1) and x.dtype == np.int8 for x in xs)
-    joined = np.concatenate([x.ravel() for x in xs])
-    assert joined.min() < -100 and joined.max() > 100
-    assert not np.array_equal(xs[0], xs[1])
-
-
-def test_bad_input_is_a_user_error(official_model, tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
-        hb.run(tmp_path / "missing.tflite", "offline")
-    with pytest.raises(UserError, match="unknown scenario"):
-        hb.run(official_model("ad01"), "batch")
+def test_bad_requests_are_one_line_errors(official_model, tmp_path, cli):
+    model = official_model("kws01")
+    cases = [
+        ((), "give --dataset EVALDIR"),
+        (("--mode", "accuracy", "--random-inputs"), "accuracy mode needs --dataset"),
+        (("--random-inputs", "--system-under-test", "dut"), "needs --port PORT"),
+        (("--scenario", "offline", "--random-inputs", "--system-under-test", "dut",
+          "--port", "loop://"), "use --scenario single-stream"),
+        (("--dataset", tmp_path / "none"), "y_labels.csv: no such file"),
+    ]
+    for extra, message in cases:
+        args = ["hostbench", model, *extra]
+        if "--scenario" not in extra:
+            args[2:2] = ["--scenario", "single-stream"]
+        assert message in one_line_error(cli(*args, "--out", tmp_path))
     not_a_model = tmp_path / "notes.tflite"
     not_a_model.write_text("hello")
-    with pytest.raises(UserError, match="could not load"):
-        hb.run(not_a_model, "offline", out=tmp_path)
-    with pytest.raises(UserError, match="could not load"):
-        hb.run(not_a_model, "offline", "tflm", out=tmp_path)
+    one_line_error(cli("hostbench", not_a_model, "--scenario", "offline", "--random-inputs"))
     assert not (tmp_path / "host-litert").exists()
 
 
-def test_cli_hostbench(official_model, tmp_path, cli):
-    result = cli("hostbench", official_model("ad01"), "--scenario", "server", "--target-qps", "50",
-                 "--latency-bound-ms", "200", "--duration", "0.3", "--min-queries", "10",
-                 "--out", tmp_path, "--system", "laptop")
-    assert result.exit_code == 0, result.output
-    assert "Summary: 50 QPS target" in result.output
-    assert (tmp_path / "laptop/ad/hostbench-server/results.txt").is_file()
+def test_random_samples_are_payloads_the_dut_turns_into_their_inputs(official_model):
+    from tinybench.tflite import read_graph
+    for bench_id in ("kws01", "ic01", "ad01"):
+        bench = benchmarks.get(bench_id)
+        graph = read_graph(official_model(bench_id))
+        samples = hb.samples.random_samples(graph.input, bench.eval_file_dtype, 3, seed=1)
+        for s in samples:
+            assert len(s.payload) == bench.eval_file_bytes
+            again = hb.samples.model_input(s.payload, bench.eval_file_dtype, graph.input)
+            assert np.array_equal(again, s.model_input)
+        joined = np.concatenate([s.model_input for s in samples])
+        assert joined.min() < -100 and joined.max() > 100
+
+
+def test_quantizing_a_float_payload_rounds_halves_away_from_zero():
+    from tinybench.hostbench.samples import quantize_half_away
+    q = quantize_half_away(np.array([0.5, -0.5, 1.5, -1.5, 1e9, -1e9, np.nan], np.float32),
+                           1.0, 0)
+    assert q.tolist() == [1, -1, 2, -2, 127, -128, 0]
+    with pytest.raises(UserError):
+        hb.samples.model_input(b"\0" * 3, "int8", type("T", (), {"size": 4, "scale": [1.0],
+                                                                  "zero_point": [0]})())
+
+
+def test_a_dut_over_serial_is_valid_single_stream(official_model, host_dut_program, tmp_path):
+    with HostDut(host_dut_program("kws01")) as dut:
+        folder = hb.run(official_model("kws01"), "single-stream", "performance", "dut", QUICK,
+                        random_inputs=True, out=tmp_path, port=dut.port)
+    assert "Result is : VALID" in summary_text(folder)
+    record = json.loads((folder / loadgen_log.RECORD).read_text())
+    assert "db load + infer 1 0" in record["system_description"]

@@ -44,8 +44,8 @@ def tree(tmp_path_factory, official_model):
     reply = dut_layer_reply(times)
     layers.write_layers(sub / "closed/acme/results/board-a/kws/layers",
                         layers.parse_layer_lines(reply), reply)
-    hb.run(official_model("kws01"), "single-stream", "litert",
-           hb.Settings(duration_s=0.2, min_queries=10), out=root / "host")
+    hb.run(official_model("kws01"), "single-stream", "performance", "litert",
+           hb.Settings(duration_s=0.2), random_inputs=True, out=root / "host")
     return root, times
 
 
@@ -153,7 +153,13 @@ def test_host_scenarios_are_reported(tree, cli, tmp_path):
     root, _ = tree
     result = cli("report", root / "host", "--out", tmp_path / "r")
     assert result.exit_code == 0, result.output
-    assert re.search(r"host-litert\s+kws\s+single-stream\s+litert\s+p50 ", result.output)
+    # the row states LoadGen's verdict and its 90th-percentile latency from mlperf_log_summary.txt
+    summary = (root / "host/host-litert/kws/hostbench-single-stream-performance/"
+               "mlperf_log_summary.txt").read_text()
+    p90_ns = re.search(r"^90.0th percentile latency \(ns\) : (\d+)", summary, re.M).group(1)
+    row = re.search(r"host-litert\s+kws\s+single-stream\s+performance\s+litert\s+(.*)",
+                    result.output).group(1)
+    assert row == f"VALID, {int(p90_ns) / 1e6:,.3f} ms 90.0th latency"
     assert (tmp_path / "r/report.html").is_file() and (tmp_path / "r/plots/hostbench.png").is_file()
 
 

@@ -264,35 +264,57 @@ def check(submission_dir, csv_path):
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--scenario", required=True,
               type=click.Choice(["single-stream", "multi-stream", "server", "offline"]))
-@click.option("--backend", type=click.Choice(["litert", "tflm"]), default="litert",
+@click.option("--mode", type=click.Choice(["performance", "accuracy"]), default="performance",
               show_default=True)
+@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path),
+              help="Eval set in the MLPerf Tiny format (.bin files + y_labels.csv).")
+@click.option("--random-inputs", is_flag=True,
+              help="Performance mode without an eval set: random int8 inputs.")
+@click.option("--system-under-test", "sut", type=click.Choice(["litert", "tflm", "compiled", "dut"]),
+              default="litert", show_default=True,
+              help="LiteRT, tflite-micro, tinybench's compiled C engine (host shared library), or "
+                   "a DUT over serial (--port, or --emulate host|qemu).")
+@click.option("--port", help="dut: the DUT's serial port (a device or a pyserial URL).")
+@click.option("--emulate", type=click.Choice(["host", "qemu"]),
+              help="dut: build the firmware for MODEL and run it on an emulated board.")
+@click.option("--baud", type=int, help="dut: the UART rate (default: the benchmark's).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
-              show_default=True, help="Results go to OUT/<system>/<model>/hostbench-<scenario>/.")
-@click.option("--system", help="System name in the results tree (default: host-<backend>).")
+              show_default=True,
+              help="LoadGen's files go to OUT/<system>/<model>/hostbench-<scenario>-<mode>/.")
+@click.option("--system", help="System name in the results tree (default: host-<system under test>).")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Seconds to run (server: seconds over which queries arrive).")
-@click.option("--min-queries", type=click.IntRange(min=1), default=100, show_default=True)
+              show_default=True, help="LoadGen's minimum duration in seconds.")
+@click.option("--min-queries", type=click.IntRange(min=1),
+              help="LoadGen's minimum query count (default: the fewest its early stopping can "
+                   "accept: 64 single-stream, 662 multi-stream and server, 1 offline).")
+@click.option("--samples-per-query", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Multi-stream: samples per query.")
+@click.option("--target-qps", type=click.FloatRange(min=0, min_open=True),
+              help="Server: the Poisson arrival rate; offline: the expected rate "
+                   "(default: derived from a measured latency).")
+@click.option("--target-latency-ms", type=click.FloatRange(min=0, min_open=True),
+              help="Server: the latency bound; multi-stream: the expected query latency "
+                   "(default: derived from a measured latency).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="LiteRT interpreter threads.")
-@click.option("--samples-per-query", type=click.IntRange(min=1),
-              help="Multi-stream: samples per query (default: the largest that meets the interval).")
-@click.option("--interval-ms", type=click.FloatRange(min=0, min_open=True), default=50.0,
-              show_default=True, help="Multi-stream: one query every this many ms.")
-@click.option("--target-qps", type=click.FloatRange(min=0, min_open=True), default=100.0,
-              show_default=True, help="Server: mean query arrival rate (Poisson).")
-@click.option("--latency-bound-ms", type=click.FloatRange(min=0, min_open=True), default=15.0,
-              show_default=True, help="Server: 99% of queries must be answered within this.")
-@click.option("--seed", type=int, default=0, show_default=True)
-def hostbench(model, scenario, backend, out, system, duration, min_queries, threads,
-              samples_per_query, interval_ms, target_qps, latency_bound_ms, seed):
-    """The MLPerf Inference scenarios for MODEL (.tflite) on the host CPU."""
+@click.option("--seed", type=int, help="LoadGen's RNG seeds (default: LoadGen's own).")
+def hostbench(model, scenario, mode, dataset, random_inputs, sut, port, emulate, baud, out, system,
+              duration, min_queries, samples_per_query, target_qps, target_latency_ms, threads,
+              seed):
+    """MLPerf Inference scenarios for MODEL (.tflite), generated and timed by MLPerf LoadGen."""
     from tinybench import hostbench as hb
+    from tinybench.report import loadgen_log
     settings = hb.Settings(duration_s=duration, min_queries=min_queries, seed=seed,
-                           threads=threads, samples_per_query=samples_per_query,
-                           interval_ms=interval_ms, target_qps=target_qps,
-                           latency_bound_ms=latency_bound_ms)
-    folder, record = hb.run(model, scenario, backend, settings, out, system)
-    click.echo((folder / "results.txt").read_text(), nl=False)
+                           samples_per_query=samples_per_query, target_qps=target_qps,
+                           target_latency_ms=target_latency_ms, threads=threads)
+    folder = hb.run(model, scenario, mode, sut, settings, dataset=dataset,
+                    random_inputs=random_inputs, out=out, system=system, port=port,
+                    emulate=emulate, baud=baud)
+    if mode == "performance":
+        summary = loadgen_log.read_summary(folder)
+        click.echo(f"LoadGen {summary.scenario}: {summary.headline()}")
+    else:
+        click.echo((folder / loadgen_log.ACCURACY_SCORES).read_text(), nl=False)
     click.echo(f"results: {folder}")
 
 

@@ -164,15 +164,14 @@ def layers(system: str, model: str, result_layers) -> bytes:
 
 def hostbench(systems: list[SystemResults]) -> bytes | None:
     """Latency percentiles of every host scenario run that has them."""
-    rows = [(f"{s.name} {r.model} {scenario}", record["metrics"]["latency_ms"])
-            for s in systems for r in s.models.values()
-            for scenario, record in r.hostbench_runs()
-            if record.get("metrics", {}).get("latency_ms")]
+    rows = [(f"{s.name} {r.model} {run.record.get('scenario')}", run.summary.percentiles_ms())
+            for s in systems for r in s.models.values() for run in r.hostbench_runs()
+            if run.summary and run.summary.percentiles_ms()]
     if not rows:
         return None
     keys = [label for label, _ in rows]
     series = [(p, {label: lat.get(p) for label, lat in rows}, OUR_COLOURS[i], "")
               for i, p in enumerate(("p50", "p90", "p99"))]
-    return _grouped_bars(keys, series, "latency (ms, log scale; multi-stream: per query)",
+    return _grouped_bars(keys, series, "latency (ms, log scale, from LoadGen; multi-stream: per query)",
                          "Host scenario latency percentiles")
 

@@ -2,7 +2,7 @@
 
 A results tree holds test folders `<system>/<model>/<test>/results.txt`, where <test> is one of
 accuracy, performance, energy (the MLPerf Tiny submission layout, usually under
-`<division>/<submitter>/results/`), layers (per-layer profile) or hostbench-<scenario>. Any folder
+`<division>/<submitter>/results/`), layers (per-layer profile) or hostbench-<scenario>-<mode> (LoadGen's files). Any folder
 above a test folder may be given: every results.txt below it is found.
 """
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 from tinybench import benchmarks
 from tinybench.errors import UserError
-from tinybench.report import formats
+from tinybench.report import formats, loadgen_log
 from tinybench.report.layers import TEST_DIR as LAYERS_DIR
 from tinybench.report.layers import Layer, read_layers
 
 OFFICIAL_TESTS = ("accuracy", "performance", "energy")
-HOSTBENCH_PREFIX = "hostbench-"
+HOSTBENCH_PREFIX = loadgen_log.TEST_PREFIX
 
 
 def benchmark_of(model_dir_name: str) -> benchmarks.Benchmark | None:
@@ -44,7 +44,7 @@ class ModelResult:
     macs_per_instruction: float | None = None
     energy_valid: bool = False       # from the checker's line, with no run-rule error
     layers: list[Layer] | None = None
-    hostbench: dict[str, dict] = field(default_factory=dict)  # scenario -> its results.json
+    hostbench: list[loadgen_log.HostbenchRun] = field(default_factory=list)
     run_errors: list[str] = field(default_factory=list)       # "performance: ERROR 1 - ..."
     notes: list[str] = field(default_factory=list)            # the runs' "Note: ..." lines
 
@@ -58,13 +58,9 @@ class ModelResult:
         """Latency per inference, as the official final report derives it from throughput."""
         return 1000.0 / self.throughput if self.throughput else None
 
-    def hostbench_runs(self) -> list[tuple[str, dict]]:
-        """(scenario, results.json record) of the host scenario runs, in the scenarios' order."""
-        from tinybench.hostbench import SCENARIOS
-
-        def rank(item):
-            return SCENARIOS.index(item[0]) if item[0] in SCENARIOS else len(SCENARIOS)
-        return sorted(self.hostbench.items(), key=rank)
+    def hostbench_runs(self) -> list[loadgen_log.HostbenchRun]:
+        """The host scenario runs, in the scenarios' order."""
+        return sorted(self.hostbench, key=lambda run: run.rank)
 
     @property
     def meets_target(self) -> bool | None:
@@ -81,6 +77,13 @@ class SystemResults:
 
 
 def _read_test(result: ModelResult, test: str, folder: Path) -> None:
+    if test.startswith(HOSTBENCH_PREFIX):
+        try:
+            result.hostbench.append(loadgen_log.read_run(folder))
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"cannot read the hostbench results in {folder}: {exc}; run "
+                            f"`tinybench hostbench` again") from None
+        return
     lines = formats.read_lines(folder / "results.txt")
     result.run_errors += [f"{test}: {line}" for line in formats.run_rule_errors(lines)]
     for line in lines:
@@ -115,13 +118,6 @@ def _read_test(result: ModelResult, test: str, folder: Path) -> None:
                                                    search=True)
     elif test == LAYERS_DIR:
         result.layers = read_layers(folder)
-    elif test.startswith(HOSTBENCH_PREFIX):
-        try:
-            record = json.loads((folder / "results.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read {folder / 'results.json'}: {exc}; run "
-                            f"`tinybench hostbench` again") from None
-        result.hostbench[test[len(HOSTBENCH_PREFIX):]] = record
 
 
 def _median_of_windows(path: Path) -> float | None:
@@ -154,10 +150,12 @@ def load(paths: list[Path]) -> list[SystemResults]:
             raise UserError(f"{path} is not a folder: give the folder `tinybench run` or "
                             f"`tinybench hostbench` wrote its results to")
         found = sorted(p.parent for p in path.rglob("results.txt") if _is_test(p.parent.name))
+        found += sorted(p.parent for p in path.rglob(loadgen_log.RECORD)
+                        if p.parent.name.startswith(HOSTBENCH_PREFIX))
         if not found:
             raise UserError(f"no results found under {path}: expected "
-                            f"<system>/<model>/<test>/results.txt with <test> one of "
-                            f"{', '.join(OFFICIAL_TESTS)}, {LAYERS_DIR} or hostbench-<scenario>")
+                            f"<system>/<model>/<test>/results.txt (or hostbench.json) with <test> one of "
+                            f"{', '.join(OFFICIAL_TESTS)}, {LAYERS_DIR} or hostbench-<scenario>-<mode>")
         test_dirs += [d for d in found if d not in test_dirs]
 
     system_dirs = list(dict.fromkeys(d.parent.parent.resolve() for d in test_dirs))

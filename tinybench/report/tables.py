@@ -151,14 +151,16 @@ def energy_table(systems: list[SystemResults]) -> Table | None:
 
 
 def hostbench_table(systems: list[SystemResults]) -> Table | None:
-    from tinybench.hostbench import summarize
-    rows = [[s.name, r.model, scenario, record.get("backend", "?"), summarize(record)]
-            for s in systems for r in s.models.values()
-            for scenario, record in r.hostbench_runs()]
+    rows = [[s.name, r.model, run.record.get("scenario", "?"), run.record.get("mode", "?"),
+             run.record.get("system_under_test", "?"), run.result_text()]
+            for s in systems for r in s.models.values() for run in r.hostbench_runs()]
     if not rows:
         return None
-    return Table("Host CPU scenarios (tinybench hostbench)",
-                 ["system", "model", "scenario", "backend", "result"], rows)
+    table = Table("MLPerf Inference scenarios on the host (tinybench hostbench, MLPerf LoadGen)",
+                  ["system", "model", "scenario", "mode", "system under test", "result"], rows)
+    table.notes.append("Results as LoadGen's mlperf_log_summary.txt states them; host figures "
+                       "are not comparable with a microcontroller's.")
+    return table
 
 
 def layers_table(systems: list[SystemResults]) -> Table | None:
