@@ -328,3 +328,21 @@ def test_quantize_error_has_no_traceback_in_the_real_command(tmp_path):
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), run.stderr
+
+
+def test_logging_after_a_conversion_still_reaches_the_terminal(tmp_path):
+    """A logging handler made during conversion (TensorFlow adds one to the root logger) must not
+    be left holding a closed stream: `make demo` printed '--- Logging error ---' for every
+    warning of the next training run."""
+    script = (
+        "import numpy as np, keras, tensorflow as tf\n"
+        "from tinybench import quantize\n"
+        "i = keras.Input((4,))\n"
+        "model = keras.Model(i, keras.layers.Dense(2)(i))\n"
+        "quantize.convert(model, np.random.rand(8, 4).astype('float32'), show_progress=False)\n"
+        "tf.get_logger().warning('after the conversion')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Logging error" not in done.stderr
+    assert "after the conversion" in done.stderr

@@ -211,8 +211,8 @@ def _quiet_output():
             for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)
-            if terminal is not sys.stderr:
-                terminal.close()
+            # `terminal` is left open: a logging handler created inside (the root handler
+            # TensorFlow adds) holds it for the rest of the process; it closes when collected.
             sink.seek(0)
             log["text"] = sink.read().decode(errors="replace")
 
